@@ -46,7 +46,8 @@ struct cfg_keydef {
 struct cfg_value {
 	char *value;          /* NULL when unset; sodium memory when CK_SECRET */
 	enum cfg_layer layer; /* where the effective value came from */
-	char *origin;         /* "path:line" or the environment variable name */
+	char *origin;         /* "path:line", the environment variable, or "--mode" */
+	const char *name;     /* the name the value was set under (static: ini key or env name) */
 };
 
 /* A free-form "name = value" entry of [trust] or [mirrors]. */
@@ -92,7 +93,7 @@ int config_load(struct config *c, const struct config_opts *o, struct fw_error *
 
 /* Set one value in a layer (used by the loaders and by tests). */
 int config_set(struct config *c, enum cfg_key k, const char *value, enum cfg_layer layer,
-	       const char *origin, struct fw_error *err);
+	       const char *name, const char *origin, struct fw_error *err);
 
 const char *config_get(const struct config *c, enum cfg_key k);
 bool config_get_bool(const struct config *c, enum cfg_key k);

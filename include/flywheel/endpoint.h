@@ -8,6 +8,7 @@
 #define FLYWHEEL_ENDPOINT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum ep_scheme {

@@ -28,6 +28,7 @@ enum fw_cred {
 struct fw_plan {
 	enum fw_mode mode;
 	char *cache_url;         /* cache and executor modes: the chosen cache endpoint */
+	struct strv cache_candidates; /* every configured cache, in configured order */
 	char *executor_url;      /* executor mode only */
 	char *instance_name;     /* NULL: none */
 	bool upload;             /* --remote_upload_local_results=true (else false) */
@@ -56,6 +57,12 @@ struct fw_plan {
 
 	char *output_user_root;  /* startup --output_user_root */
 	char *output_base;       /* startup --output_base */
+
+	bool has_credentials;    /* token, token file, headers or an external helper configured */
+	char *token_file;        /* effective token file (configured or the default one present) */
+	char *manifest;          /* inputs manifest to stage before Bazel runs */
+	char *eligibility;       /* eligibility manifest (executor mode) */
+	char *requested_mode_origin; /* "GF_BAZEL_SUBSTRATE_MODE from environment" etc. */
 
 	/* Child modes (report, proof): evidence files Bazel is asked to write. */
 	char *exec_log_path;     /* format chosen by the version table */
