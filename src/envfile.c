@@ -128,9 +128,14 @@ static int parse_line(struct line_ctx *l, char *line, envfile_cb cb, void *userd
 	memcpy(l->key, p, k);
 	l->key[k] = '\0';
 	p += k;
-	if (*p != '=')
-		return line_error(l, "write KEY=VALUE with no spaces around '='",
-				  *p == ' ' || *p == '\t' ? "space before '='" : "not an assignment");
+	if (*p != '=') {
+		const char *q = p + strspn(p, " \t");
+		if (q != p && *q == '=')
+			return line_error(l, "write KEY=VALUE with no spaces around '='", "space before '='");
+		l->key[0] = '\0';
+		return line_error(l, "each line is KEY=VALUE, export KEY=VALUE or a # comment; commands are never run",
+				  "not an assignment");
+	}
 	p++;
 	if (*p == ' ' || *p == '\t')
 		return line_error(l, "write KEY=VALUE with no spaces around '='",

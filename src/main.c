@@ -1,1 +1,202 @@
-int main(void) { return 0; }
+/* main.c - flywheel's entry point: parse flywheel's own options, dispatch.
+ *
+ * Nothing else happens here.  Commands that need the network stack are run
+ * by execve'ing the flywheel-net helper, so this binary never loads libcurl. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fw_build_config.h"
+#include "flywheel/error.h"
+#include "flywheel/launch.h"
+#include "flywheel/report.h"
+#include "flywheel/util.h"
+#include "flywheel/banned.h"
+
+static const char usage_text[] =
+	"usage: flywheel [--mode=local|cache|executor] [--json] [-v] [-q] COMMAND [ARGS]\n"
+	"\n"
+	"  bazel [STARTUP-OPTS] CMD [ARGS] [-- TARGETS]   validate, probe, stage, then exec Bazel\n"
+	"  explain [same as bazel]     print the final argv (secrets redacted) and every decision\n"
+	"  dev-attach                  checks + staging + a real round trip; green light or fix list\n"
+	"  doctor [--json]             every check, no writes, no Bazel server started\n"
+	"  probe [URL...]              reachability, TLS, auth, capabilities, latency\n"
+	"  stage [--offline] [--verify]  fetch and verify manifest inputs\n"
+	"  lock URL|FILE...            add or refresh manifest entries\n"
+	"  inputs audit|coverage       downloads outside the manifest; required inputs staged?\n"
+	"  keygen | sign | verify      Ed25519 keys and manifest signatures\n"
+	"  proof [--class NAME] -- TARGETS   forced remote execution, writes proof-result.json\n"
+	"  eligibility check|show      validate the target-class eligibility manifest\n"
+	"  credential-helper get       Bazel credential-helper protocol\n"
+	"  vendor DIR                  install the static binary and a tools/bazel shim\n"
+	"  version\n"
+	"\n"
+	"Invoked as 'bazel' it behaves as 'flywheel bazel'. See flywheel(1).\n";
+
+/* Commands flywheel-net runs. */
+static const char *const net_commands[] = {
+	"probe", "doctor", "stage", "lock", "inputs", "keygen", "sign", "verify",
+	"proof", "dev-attach", "vendor",
+};
+
+static int usage_error(const char *what, const char *arg)
+{
+	struct fw_error err = { 0 };
+	fw_error_set(&err, FW_CLASS_USAGE, FW_EX_USAGE, arg, "see 'flywheel --help'", "%s", what);
+	report_error(&err);
+	return FW_EX_USAGE;
+}
+
+static bool is_net_command(const char *cmd)
+{
+	for (size_t i = 0; i < FW_ARRAY_SIZE(net_commands); i++)
+		if (strcmp(net_commands[i], cmd) == 0)
+			return true;
+	return false;
+}
+
+/* flywheel-net lives beside flywheel in a build tree, or in libexec. */
+static int find_net_helper(char *buf, size_t len)
+{
+	const char *env = getenv("FLYWHEEL_NET");
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return access(buf, X_OK) == 0 ? 0 : -errno;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(buf, len, "%s/flywheel-net", self);
+			if (access(buf, X_OK) == 0)
+				return 0;
+			snprintf(buf, len, "%s/../libexec/flywheel/flywheel-net", self);
+			if (access(buf, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(buf, len, "%s/flywheel-net", FLYWHEEL_LIBEXECDIR);
+	return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+static int exec_net(const struct launch_opts *lo, int argc, char **argv)
+{
+	char helper[PATH_MAX];
+	if (find_net_helper(helper, sizeof(helper)) < 0) {
+		struct fw_error err = { 0 };
+		fw_error_set(&err, FW_CLASS_INTERNAL, FW_EX_UNAVAILABLE, "flywheel-net",
+			     "reinstall flywheel, or point FLYWHEEL_NET at the helper",
+			     "the network helper for '%s' is not installed", argv[0]);
+		report_error(&err);
+		return FW_EX_UNAVAILABLE;
+	}
+	/* flywheel's own options travel as environment so every command sees them */
+	if (lo->mode)
+		setenv("FLYWHEEL_MODE", lo->mode, 1);
+	if (lo->json)
+		setenv("FLYWHEEL_JSON", "1", 1);
+	if (lo->verbosity > 0)
+		setenv("FLYWHEEL_VERBOSE", lo->verbosity > 1 ? "2" : "1", 1);
+	struct strv args;
+	strv_init(&args);
+	if (strv_push(&args, "flywheel-net") < 0)
+		return FW_EX_SOFTWARE;
+	for (int i = 0; i < argc; i++)
+		if (strv_push(&args, argv[i]) < 0)
+			return FW_EX_SOFTWARE;
+	execv(helper, args.v);
+	int e = errno;
+	strv_release(&args);
+	struct fw_error err = { 0 };
+	fw_error_set(&err, FW_CLASS_INTERNAL, FW_EX_UNAVAILABLE, helper, "reinstall flywheel",
+		     "cannot run the network helper: %s", strerror(e));
+	report_error(&err);
+	return FW_EX_UNAVAILABLE;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+int main(int argc, char **argv)
+{
+	struct launch_opts lo = { 0 };
+	const char *name = argc > 0 ? base_name(argv[0]) : "flywheel";
+
+	/* Multi-call: as `bazel` every argument belongs to Bazel. */
+	if (strcmp(name, "bazel") == 0 || strcmp(name, "bazelisk") == 0) {
+		report_init(0, false);
+		lo.argv0 = argv[0];
+		return launch_bazel(&lo, argc - 1, argv + 1, false);
+	}
+	if (strcmp(name, "dev-attach") == 0) {
+		report_init(0, false);
+		argv[0] = (char *)"dev-attach";
+		return exec_net(&lo, argc, argv);
+	}
+
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v;
+		if (a[0] != '-')
+			break;
+		if ((v = str_after(a, "--mode="))) {
+			lo.mode = v;
+		} else if (strcmp(a, "--mode") == 0) {
+			if (++i == argc)
+				return usage_error("--mode needs a value (local, cache or executor)", "--mode");
+			lo.mode = argv[i];
+		} else if (strcmp(a, "--json") == 0) {
+			lo.json = true;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			lo.verbosity++;
+		} else if (strcmp(a, "-vv") == 0) {
+			lo.verbosity += 2;
+		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			lo.quiet = true;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("flywheel %s\n", FLYWHEEL_VERSION);
+			return 0;
+		} else {
+			return usage_error("unknown option", a);
+		}
+	}
+	report_init(lo.verbosity, lo.quiet);
+	lo.argv0 = argv[0];
+	if (i == argc) {
+		fputs(usage_text, stderr);
+		return FW_EX_USAGE;
+	}
+	const char *cmd = argv[i];
+	if (strcmp(cmd, "bazel") == 0)
+		return launch_bazel(&lo, argc - i - 1, argv + i + 1, false);
+	if (strcmp(cmd, "explain") == 0)
+		return launch_bazel(&lo, argc - i - 1, argv + i + 1, true);
+	if (strcmp(cmd, "version") == 0) {
+		printf("flywheel %s\n", FLYWHEEL_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "credential-helper") == 0)
+		return launch_credential_helper(&lo, argc - i, argv + i);
+	if (strcmp(cmd, "eligibility") == 0)
+		return launch_eligibility(&lo, argc - i, argv + i);
+	if (is_net_command(cmd))
+		return exec_net(&lo, argc - i, argv + i);
+	return usage_error("unknown command", cmd);
+}

@@ -144,7 +144,7 @@ static const struct {
 	{ { .env = { "GF_BAZEL_SUBSTRATE_MODE=executor-backed", "BAZEL_REMOTE_CACHE=grpcs://c.example", NULL } },
 	  "executor mode needs an executor endpoint" },
 	{ { .env = { "GF_BAZEL_SUBSTRATE_MODE=turbo", NULL } }, "unknown mode 'turbo'" },
-	{ { .opt_mode = "cache" }, "MODE from the command line" },
+	{ { .opt_mode = "cache" }, "--mode from the command line: cache mode needs a cache endpoint" },
 	/* upload policy and booleans */
 	{ { .env = { "GF_BAZEL_CACHE_ROLE=writer", NULL } }, "GF_BAZEL_CACHE_ROLE from environment: unknown role 'writer'" },
 	{ { .env = { "GF_BAZEL_REMOTE_UPLOAD=maybe", NULL } }, "'maybe' is not a boolean" },

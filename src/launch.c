@@ -1,0 +1,661 @@
+/* launch.c - the `flywheel bazel` path and `explain`.
+ *
+ * Steps, in order: load the configuration; parse Bazel's command line; find
+ * the real Bazel and its version; validate and build the plan; read the probe
+ * verdict (probing through flywheel-net on a miss) and apply the fallback
+ * policy; check that the manifest's inputs are staged (staging through
+ * flywheel-net when not); turn the plan into options for this Bazel version;
+ * merge them into the user's argv; clean the environment; execve.  Nothing of
+ * Bazel runs before every check has passed. */
+#include "flywheel/launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "flywheel/auth.h"
+#include "flywheel/bazel_argv.h"
+#include "flywheel/bazel_find.h"
+#include "flywheel/bazel_flags.h"
+#include "flywheel/bazel_version.h"
+#include "flywheel/config.h"
+#include "flywheel/credhelper.h"
+#include "flywheel/eligibility.h"
+#include "flywheel/policy.h"
+#include "flywheel/report.h"
+#include "flywheel/stagecheck.h"
+#include "flywheel/verdict.h"
+#include "flywheel/banned.h"
+
+extern char **environ;
+
+#define LAUNCH_NOTES_MAX 64
+
+/* Everything one launch owns, released in one place. */
+struct launch {
+	const struct launch_opts *o;
+	struct config cfg;
+	struct bazel_cmdline cmd;
+	struct bazel_found found;
+	struct bazel_version version;
+	struct fw_plan plan;
+	struct strv notes;
+	struct bazel_flags flags; /* injected startup and command options */
+	struct strv argv;  /* final argv, argv[0] = Bazel's path */
+	struct strv envp;
+	char self_exe[PATH_MAX];
+	struct verdict cache_verdict, exec_verdict;
+	bool probed;       /* a verdict was consulted */
+	bool staged_warm;  /* the stat-only check said everything is staged */
+	char fallback_reason[FW_ERROR_TEXT_MAX];
+	struct fw_error err;
+};
+
+static void launch_init(struct launch *l, const struct launch_opts *o)
+{
+	memset(l, 0, sizeof(*l));
+	l->o = o;
+	config_init(&l->cfg);
+	bazel_cmdline_init(&l->cmd);
+	bazel_found_init(&l->found);
+	plan_init(&l->plan);
+	strv_init(&l->notes);
+	l->notes.max = LAUNCH_NOTES_MAX;
+	bazel_flags_init(&l->flags);
+	strv_init(&l->argv);
+	strv_init(&l->envp);
+}
+
+static void launch_release(struct launch *l)
+{
+	config_release(&l->cfg);
+	bazel_cmdline_release(&l->cmd);
+	bazel_found_release(&l->found);
+	plan_release(&l->plan);
+	strv_release(&l->notes);
+	bazel_flags_release(&l->flags);
+	strv_release(&l->argv);
+	strv_release(&l->envp);
+}
+
+static int fail(struct launch *l)
+{
+	if (!fw_error_isset(&l->err))
+		fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "flywheel", NULL, "out of memory");
+	report_error(&l->err);
+	return l->err.exit_code ? l->err.exit_code : FW_EX_SOFTWARE;
+}
+
+/* ---- helpers run as children (flywheel-net probe / stage) ------------------ */
+
+static int find_net(const struct launch *l, char *buf, size_t len)
+{
+	const char *env = getenv("FLYWHEEL_NET");
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return access(buf, X_OK) == 0 ? 0 : -errno;
+	}
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", l->self_exe);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = '\0';
+	snprintf(buf, len, "%s/flywheel-net", dir);
+	if (access(buf, X_OK) == 0)
+		return 0;
+	snprintf(buf, len, "%s/../libexec/flywheel/flywheel-net", dir);
+	if (access(buf, X_OK) == 0)
+		return 0;
+	return -ENOENT;
+}
+
+/* Run flywheel-net with args (NULL-terminated); returns its exit status,
+ * 128+signal, or -errno when it could not be started. */
+static int run_net(struct launch *l, const char *const *args)
+{
+	char helper[PATH_MAX];
+	int r = find_net(l, helper, sizeof(helper));
+	if (r < 0)
+		return r;
+	struct strv av;
+	strv_init(&av);
+	if (strv_push(&av, "flywheel-net") < 0)
+		return -ENOMEM;
+	for (size_t i = 0; args[i]; i++)
+		if (strv_push(&av, args[i]) < 0) {
+			strv_release(&av);
+			return -ENOMEM;
+		}
+	if (l->o->mode)
+		setenv("FLYWHEEL_MODE", l->o->mode, 1);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		strv_release(&av);
+		return -errno;
+	}
+	if (pid == 0) {
+		execv(helper, av.v);
+		_exit(127);
+	}
+	strv_release(&av);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* ---- remote health ----------------------------------------------------------- */
+
+static int lookup_verdict(struct launch *l, const char *url, unsigned purpose, struct verdict *ret)
+{
+	_cleanup_free_ char *dir = NULL;
+	memset(ret, 0, sizeof(*ret));
+	if (verdict_dir(NULL, &dir) < 0)
+		return 0;
+	char key[VERDICT_KEY_HEX + 1];
+	struct fw_error ignored = { 0 };
+	enum auth_scope role = (purpose & VERDICT_FOR_EXEC) ? AUTH_SCOPE_EXEC : AUTH_SCOPE_CACHE;
+	if (auth_verdict_key(&l->cfg, url, l->plan.instance_name, purpose, role, key, &ignored) < 0)
+		return 0; /* a miss: the probe reports the credential problem */
+	return verdict_lookup(dir, key, config_get_u64(&l->cfg, CFG_VERDICT_TTL, VERDICT_HEALTHY_TTL), 0, ret);
+}
+
+static int read_verdicts(struct launch *l)
+{
+	memset(&l->cache_verdict, 0, sizeof(l->cache_verdict));
+	memset(&l->exec_verdict, 0, sizeof(l->exec_verdict));
+	bool all = true;
+	/* A list of caches: the probe stored one verdict per candidate; take the
+	 * healthy one with the lowest latency. */
+	unsigned purpose = VERDICT_FOR_READ | (l->plan.upload ? VERDICT_FOR_UPLOAD : 0);
+	if (l->plan.mode == FW_MODE_EXECUTOR) {
+		all &= lookup_verdict(l, l->plan.executor_url, VERDICT_FOR_EXEC, &l->exec_verdict) == 1;
+		if (strcmp(l->plan.cache_url, l->plan.executor_url) != 0)
+			all &= lookup_verdict(l, l->plan.cache_url, purpose, &l->cache_verdict) == 1;
+		else
+			l->cache_verdict = l->exec_verdict;
+		return all ? 1 : 0;
+	}
+	struct verdict best = { 0 };
+	bool have = false, any_missing = false;
+	const char *best_url = NULL;
+	for (size_t i = 0; i < l->plan.cache_candidates.n; i++) {
+		struct verdict v;
+		if (lookup_verdict(l, l->plan.cache_candidates.v[i], purpose, &v) != 1) {
+			any_missing = true;
+			continue;
+		}
+		if (!have || (v.state == VERDICT_HEALTHY &&
+			      (best.state != VERDICT_HEALTHY || v.latency_us < best.latency_us))) {
+			best = v;
+			best_url = l->plan.cache_candidates.v[i];
+			have = true;
+		}
+	}
+	if (any_missing && !(have && best.state == VERDICT_HEALTHY && l->plan.cache_candidates.n == 1))
+		return 0;
+	l->cache_verdict = best;
+	if (best_url && strcmp(best_url, l->plan.cache_url) != 0) {
+		free(l->plan.cache_url);
+		l->plan.cache_url = fw_strdup(best_url);
+		if (l->plan.cache_candidates.n > 1)
+			strv_pushf(&l->notes, "cache %s chosen: healthy with the lowest latency (%u ms) of %zu", best_url,
+				   best.latency_us / 1000, l->plan.cache_candidates.n);
+	}
+	return have ? 1 : 0;
+}
+
+static const struct verdict *failed_verdict(struct launch *l)
+{
+	if (l->plan.mode == FW_MODE_EXECUTOR && l->exec_verdict.state != VERDICT_HEALTHY)
+		return &l->exec_verdict;
+	if (l->cache_verdict.state != VERDICT_HEALTHY)
+		return &l->cache_verdict;
+	return NULL;
+}
+
+/* Decide whether the remote can be used; on failure fall back or fail. */
+static int check_remote(struct launch *l, bool explain)
+{
+	if (l->plan.mode == FW_MODE_LOCAL)
+		return 0;
+	int have = read_verdicts(l);
+	if (!have && explain) {
+		strv_push(&l->notes, "no probe verdict cached: 'flywheel bazel' probes the remote before Bazel starts");
+		return 0;
+	}
+	if (!have) {
+		static const char *const args[] = { "probe", "--for-launch", NULL };
+		int r = run_net(l, args);
+		if (r == FW_EX_CONFIG || r < 0 || (r != 0 && r != FW_EX_UNAVAILABLE)) {
+			if (r < 0)
+				return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "flywheel-net",
+						    "reinstall flywheel (the network helper is missing)",
+						    "cannot probe the remote: %s", strerror(-r));
+			return fw_error_set(&l->err, FW_CLASS_INTERNAL, r, "probe", "run 'flywheel doctor' for details",
+					    "the probe failed (exit %d)", r);
+		}
+		if (read_verdicts(l) != 1)
+			return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "probe",
+					    "check that $XDG_CACHE_HOME (or ~/.cache) is writable",
+					    "the probe stored no verdict");
+	}
+	l->probed = true;
+	const struct verdict *bad = failed_verdict(l);
+	if (!bad)
+		return 0;
+	snprintf(l->fallback_reason, sizeof(l->fallback_reason), "%s: %s (%s)", bad->url, bad->what,
+		 fw_class_name(bad->cls));
+	if (!l->plan.fallback_local) {
+		return fw_error_set(&l->err, bad->cls, FW_EX_UNAVAILABLE, bad->url, bad->fix,
+				    "%s; fallback is 'fail'%s", bad->what, l->cfg.ci ? " (CI is set)" : "");
+	}
+	/* fall back to a local build: the one-line warning names the cause */
+	if (!explain)
+		report_msg(REPORT_WARN, "%s: %s; building locally (%s)", bad->url, bad->what, bad->fix);
+	strv_pushf(&l->notes, "remote unusable, falling back to local: %s", l->fallback_reason);
+	l->plan.mode = FW_MODE_LOCAL;
+	return 0;
+}
+
+/* ---- staged inputs ----------------------------------------------------------- */
+
+static int check_staged(struct launch *l, bool explain)
+{
+	if (!l->plan.manifest)
+		return 0;
+	const char *dd[STAGECHECK_DISTDIRS_MAX];
+	size_t n = l->plan.distdirs.n < STAGECHECK_DISTDIRS_MAX ? l->plan.distdirs.n : STAGECHECK_DISTDIRS_MAX;
+	for (size_t i = 0; i < n; i++)
+		dd[i] = l->plan.distdirs.v[i];
+	struct stagecheck_opts so = {
+		.signature = config_get(&l->cfg, CFG_MANIFEST_SIG),
+		.distdirs = dd,
+		.n_distdirs = n,
+		.repo_cache = l->plan.repository_cache,
+		.canonical_ids = bazel_has(&l->version, CAP_REPO_CANONICAL_ID),
+		.allow_unsigned = config_get_bool(&l->cfg, CFG_ALLOW_UNSIGNED),
+	};
+	bool all = false;
+	if (stagecheck_warm(l->plan.manifest, &so, &all, &l->err) < 0)
+		return -1;
+	l->staged_warm = all;
+	if (all)
+		return 0;
+	if (explain) {
+		strv_push(&l->notes, "inputs not all staged: 'flywheel bazel' stages them before Bazel starts");
+		return 0;
+	}
+	char ver[64] = "";
+	if (l->version.known)
+		snprintf(ver, sizeof(ver), "%u.%u.%u", l->version.major, l->version.minor, l->version.patch);
+	const char *args[] = { "stage", "--for-launch", l->version.known ? "--bazel-version" : NULL, ver, NULL };
+	int r = run_net(l, args);
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "flywheel-net",
+				    "reinstall flywheel (the network helper is missing)", "cannot stage inputs: %s",
+				    strerror(-r));
+	/* the stager printed its own one-line reason */
+	l->err.cls = FW_CLASS_EXTERNAL_INPUT;
+	l->err.exit_code = r;
+	return -1;
+}
+
+/* ---- credentials --------------------------------------------------------------- */
+
+/* Old Bazel: headers travel in a private rc file; its output user root must be
+ * private too, because Bazel copies the header values into its own logs. */
+static int prepare_rcfile(struct launch *l)
+{
+	if (l->plan.cred != FW_CRED_RCFILE)
+		return 0;
+	struct auth a;
+	auth_init(&a);
+	int r = auth_load_config(&l->cfg, l->plan.cache_url, &a, &l->err);
+	_cleanup_free_ char *dir = NULL;
+	if (r == 0) {
+		const char *rt = getenv("XDG_RUNTIME_DIR");
+		const char *home = getenv("HOME");
+		if (rt && rt[0] == '/')
+			dir = fw_asprintf("%s/flywheel", rt);
+		else if (home && home[0] == '/')
+			dir = fw_asprintf("%s/.cache/flywheel/run", home);
+		else
+			dir = fw_asprintf("/tmp/flywheel-%u", (unsigned)getuid());
+		r = dir ? auth_write_rcfile(dir, &a, &l->plan.rc_file, &l->err) : -ENOMEM;
+	}
+	auth_release(&a);
+	if (r < 0)
+		return -1;
+	/* the output user root: configured, else Bazel's default for this user */
+	_cleanup_free_ char *root = NULL;
+	if (l->plan.output_user_root) {
+		root = fw_strdup(l->plan.output_user_root);
+	} else {
+		const char *home = getenv("HOME");
+		const char *user = getenv("USER");
+		if (home && user)
+			root = fw_asprintf("%s/.cache/bazel/_bazel_%s", home, user);
+	}
+	if (root) {
+		if (mkdir_p(root, 0700) < 0 || chmod(root, 0700) < 0)
+			return fw_error_set(&l->err, FW_CLASS_DISK, FW_EX_CANTCREAT, root,
+					    "make it a directory you own, or set BAZEL_OUTPUT_USER_ROOT",
+					    "cannot make the output user root private: %s", strerror(errno));
+		if (!l->plan.output_user_root)
+			l->plan.output_user_root = steal_ptr(&root);
+	}
+	return 0;
+}
+
+/* ---- environment for Bazel ------------------------------------------------------- */
+
+static bool secret_env_name(const char *entry)
+{
+	for (int k = 0; k < CFG__MAX; k++) {
+		if (!(cfg_keys[k].flags & CK_SECRET))
+			continue;
+		const char *names[] = { cfg_keys[k].env, cfg_keys[k].env2 };
+		for (size_t i = 0; i < 2; i++) {
+			size_t n = strlen(names[i]);
+			if (n && strncmp(entry, names[i], n) == 0 && entry[n] == '=')
+				return true;
+		}
+	}
+	return false;
+}
+
+static int build_env(struct launch *l)
+{
+	for (char **e = environ; *e; e++) {
+		if (secret_env_name(*e))
+			continue; /* Bazel never sees a secret variable; the credential helper reads it from flywheel's config */
+		if (strv_push(&l->envp, *e) < 0)
+			return -1;
+	}
+	if (bazel_exec_env(&l->found, &l->envp) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- explain ------------------------------------------------------------------- */
+
+static bool secret_arg(const char *a)
+{
+	return str_has_prefix(a, "--remote_header=") || str_has_prefix(a, "--remote_cache_header=") ||
+	       str_has_prefix(a, "--remote_exec_header=") || str_has_prefix(a, "--remote_downloader_header=") ||
+	       str_has_prefix(a, "--bes_header=");
+}
+
+static void print_redacted_arg(FILE *f, const char *a)
+{
+	if (secret_arg(a)) {
+		const char *eq = strchr(a, '=');
+		const char *eq2 = strchr(eq + 1, '=');
+		fprintf(f, "%.*s<redacted>", (int)(eq2 ? eq2 - a + 1 : eq - a + 1), a);
+	} else {
+		fputs(a, f);
+	}
+}
+
+static const char *value_for_display(const struct launch *l, enum cfg_key k)
+{
+	if (cfg_keys[k].flags & CK_SECRET)
+		return "<redacted>";
+	return config_get(&l->cfg, k);
+}
+
+static int explain_text(struct launch *l)
+{
+	char ver[512];
+	bazel_version_describe(&l->version, ver, sizeof(ver));
+	printf("mode: %s\n", fw_mode_name(l->plan.mode));
+	printf("bazel: %s (via %s)\n", l->found.path, l->found.via);
+	printf("bazel version: %s\n", ver);
+	if (l->plan.mode != FW_MODE_LOCAL)
+		printf("cache: %s\n", l->plan.cache_url);
+	if (l->plan.mode == FW_MODE_EXECUTOR)
+		printf("executor: %s\n", l->plan.executor_url);
+	if (l->probed) {
+		const struct verdict *v = l->plan.mode == FW_MODE_EXECUTOR ? &l->exec_verdict : &l->cache_verdict;
+		printf("verdict: %s (%u ms, cached)\n", v->state == VERDICT_HEALTHY ? "healthy" : "failed",
+		       v->latency_us / 1000);
+	}
+	if (l->plan.manifest)
+		printf("inputs: %s (%s)\n", l->plan.manifest, l->staged_warm ? "staged" : "not staged yet");
+	printf("argv:");
+	for (size_t i = 0; i < l->argv.n; i++) {
+		fputc(' ', stdout);
+		print_redacted_arg(stdout, l->argv.v[i]);
+	}
+	printf("\n");
+	printf("injected options:\n");
+	struct bazel_opts *lists[] = { &l->flags.startup, &l->flags.cmd };
+	for (size_t li = 0; li < 2; li++) {
+		for (size_t i = 0; i < lists[li]->n; i++) {
+			const struct bazel_opt *op = &lists[li]->v[i];
+			_cleanup_free_ char *s = bazel_opt_format(op);
+			printf("  %-9s ", bazel_fate_name(op->fate));
+			print_redacted_arg(stdout, s ? s : op->name);
+			printf("  (%s%s%s)\n", op->why ? op->why : "", op->user_arg ? "; you gave " : "",
+			       op->user_arg ? op->user_arg : "");
+		}
+	}
+	if (l->notes.n) {
+		printf("decisions:\n");
+		for (size_t i = 0; i < l->notes.n; i++)
+			printf("  %s\n", l->notes.v[i]);
+	}
+	printf("settings:\n");
+	for (int k = 0; k < CFG__MAX; k++) {
+		const struct cfg_value *v = &l->cfg.v[k];
+		if (!v->value)
+			continue;
+		char subj[FW_ERROR_SUBJECT_MAX];
+		config_subject(&l->cfg, (enum cfg_key)k, subj, sizeof(subj));
+		printf("  %-36s = %-30s  [%s: %s]\n", cfg_keys[k].ini, value_for_display(l, (enum cfg_key)k),
+		       cfg_layer_name(v->layer), subj);
+	}
+	return 0;
+}
+
+static int explain_json(struct launch *l)
+{
+	json_t *o = json_object();
+	json_t *argv = json_array(), *inj = json_array(), *notes = json_array(), *settings = json_object();
+	char ver[512];
+	bazel_version_describe(&l->version, ver, sizeof(ver));
+	json_object_set_new(o, "schema", json_string("flywheel-explain/1"));
+	json_object_set_new(o, "mode", json_string(fw_mode_name(l->plan.mode)));
+	json_object_set_new(o, "bazel", json_string(l->found.path));
+	json_object_set_new(o, "bazel_via", json_string(l->found.via));
+	json_object_set_new(o, "bazel_version", json_string(ver));
+	json_object_set_new(o, "bazel_version_known", json_boolean(l->version.known));
+	if (l->plan.mode != FW_MODE_LOCAL)
+		json_object_set_new(o, "cache", json_string(l->plan.cache_url));
+	if (l->plan.mode == FW_MODE_EXECUTOR)
+		json_object_set_new(o, "executor", json_string(l->plan.executor_url));
+	if (l->fallback_reason[0])
+		json_object_set_new(o, "fallback_reason", json_string(l->fallback_reason));
+	for (size_t i = 0; i < l->argv.n; i++) {
+		if (secret_arg(l->argv.v[i])) {
+			const char *eq = strchr(l->argv.v[i], '=');
+			const char *eq2 = strchr(eq + 1, '=');
+			size_t keep = (size_t)((eq2 ? eq2 : eq) - l->argv.v[i]) + 1;
+			char buf[256];
+			snprintf(buf, sizeof(buf), "%.*s<redacted>", (int)keep, l->argv.v[i]);
+			json_array_append_new(argv, json_string(buf));
+		} else {
+			json_array_append_new(argv, json_string(l->argv.v[i]));
+		}
+	}
+	struct bazel_opts *lists[] = { &l->flags.startup, &l->flags.cmd };
+	for (size_t li = 0; li < 2; li++) {
+		for (size_t i = 0; i < lists[li]->n; i++) {
+			const struct bazel_opt *op = &lists[li]->v[i];
+			_cleanup_free_ char *s = bazel_opt_format(op);
+			json_t *e = json_object();
+			json_object_set_new(e, "option", json_string(s && !secret_arg(s) ? s : op->name));
+			json_object_set_new(e, "startup", json_boolean(li == 0));
+			json_object_set_new(e, "fate", json_string(bazel_fate_name(op->fate)));
+			json_object_set_new(e, "why", json_string(op->why ? op->why : ""));
+			if (op->user_arg)
+				json_object_set_new(e, "user_arg", json_string(op->user_arg));
+			json_array_append_new(inj, e);
+		}
+	}
+	for (size_t i = 0; i < l->notes.n; i++)
+		json_array_append_new(notes, json_string(l->notes.v[i]));
+	for (int k = 0; k < CFG__MAX; k++) {
+		const struct cfg_value *v = &l->cfg.v[k];
+		if (!v->value)
+			continue;
+		json_t *e = json_object();
+		char subj[FW_ERROR_SUBJECT_MAX];
+		config_subject(&l->cfg, (enum cfg_key)k, subj, sizeof(subj));
+		json_object_set_new(e, "value", json_string(value_for_display(l, (enum cfg_key)k)));
+		json_object_set_new(e, "layer", json_string(cfg_layer_name(v->layer)));
+		json_object_set_new(e, "origin", json_string(subj));
+		json_object_set_new(settings, cfg_keys[k].ini, e);
+	}
+	json_object_set_new(o, "argv", argv);
+	json_object_set_new(o, "injected", inj);
+	json_object_set_new(o, "decisions", notes);
+	json_object_set_new(o, "settings", settings);
+	int r = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+	fputc('\n', stdout);
+	json_decref(o);
+	return r == 0 ? 0 : FW_EX_IOERR;
+}
+
+/* ---- exec -------------------------------------------------------------------------- */
+
+/* Undo what could have been inherited or changed before handing the process
+ * to Bazel: an empty signal mask and default dispositions. */
+static void reset_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+}
+
+static int exec_bazel(struct launch *l)
+{
+	fflush(NULL);
+	reset_signals();
+	execve(l->found.path, l->argv.v, l->envp.v);
+	int e = errno;
+	fw_error_set(&l->err, FW_CLASS_BAZEL_NOT_FOUND, e == ENOENT ? FW_EX_NOTFOUND : FW_EX_NOEXEC, l->found.path,
+		     e == ENOENT ? "install Bazel or set BAZEL_REAL" : "check that it is an executable file",
+		     "cannot run Bazel: %s", strerror(e));
+	return -1;
+}
+
+/* ---- the launch ---------------------------------------------------------------------- */
+
+static int launch_run(struct launch *l, int argc, char **args, bool explain)
+{
+	struct config_opts co = { .opt_mode = l->o->mode };
+	if (config_load(&l->cfg, &co, &l->err) < 0)
+		return -1;
+	if (bazel_cmdline_parse((size_t)argc, args, &l->cmd, &l->err) < 0)
+		return -1;
+
+	/* BAZEL_REAL/BAZEL_BIN from the environment are read by bazel_find itself;
+	 * a path from a file layer is passed as the configured one */
+	const char *cfg_bin = l->cfg.v[CFG_BAZEL_REAL].layer == LAYER_ENV ? NULL : config_get(&l->cfg, CFG_BAZEL_REAL);
+	if (bazel_find(environ, cfg_bin, &l->found, &l->err) < 0) {
+		if (l->err.exit_code == FW_EX_NOTFOUND && l->found.searched.n) {
+			/* name what was searched */
+			char what[FW_ERROR_TEXT_MAX] = "";
+			size_t used = 0;
+			for (size_t i = 0; i < l->found.searched.n && used < sizeof(what) - 1; i++)
+				used += (size_t)snprintf(what + used, sizeof(what) - used, "%s%s", i ? "; " : "",
+							 l->found.searched.v[i]);
+			struct fw_error e2 = { 0 };
+			fw_error_set(&e2, FW_CLASS_BAZEL_NOT_FOUND, FW_EX_NOTFOUND, "bazel",
+				     "install Bazel (or Bazelisk) on PATH, or set BAZEL_REAL to its path",
+				     "not found; searched: %s", what);
+			l->err = e2;
+		}
+		return -1;
+	}
+	ssize_t n = readlink("/proc/self/exe", l->self_exe, sizeof(l->self_exe) - 1);
+	if (n > 0)
+		l->self_exe[n] = '\0';
+	bazel_detect_version(&l->found, l->cfg.workspace, environ, config_get(&l->cfg, CFG_BAZEL_VERSION), NULL,
+			     &l->version);
+
+	struct policy_opts po = { .version = &l->version, .self_exe = n > 0 ? l->self_exe : NULL };
+	if (policy_build(&l->cfg, &po, &l->plan, &l->notes, &l->err) < 0)
+		return -1;
+
+	/* Nothing remote or staged matters to a command that gets no options. */
+	bool injects = l->cmd.command && bazel_command_scope(l->cmd.command) != 0;
+	if (injects) {
+		if (check_remote(l, explain) < 0)
+			return -1;
+		if (check_staged(l, explain) < 0)
+			return -1;
+		if (!explain && prepare_rcfile(l) < 0)
+			return -1;
+	}
+
+	if (bazel_flags_build(&l->plan, &l->version, l->cmd.command, &l->flags, &l->err) < 0)
+		return -1;
+	if (strv_extend(&l->notes, &l->flags.notes) < 0)
+		return -1;
+	if (strv_push(&l->argv, l->found.path) < 0)
+		return -1;
+	if (bazel_argv_build(&l->cmd, &l->flags.startup, &l->flags.cmd,
+			     explain ? BAZEL_ARGV_RECORD_CONFLICTS : 0, &l->argv, &l->err) < 0)
+		return -1;
+
+	if (explain)
+		return l->o->json ? explain_json(l) : explain_text(l);
+
+	if (build_env(l) < 0)
+		return -1;
+	if (l->plan.mode != FW_MODE_LOCAL || l->fallback_reason[0])
+		report_msg(REPORT_DEBUG, "mode %s, cache %s", fw_mode_name(l->plan.mode),
+			   l->plan.cache_url ? l->plan.cache_url : "-");
+	return exec_bazel(l);
+}
+
+int launch_bazel(const struct launch_opts *o, int argc, char **args, bool explain)
+{
+	struct launch l;
+	launch_init(&l, o);
+	int r = launch_run(&l, argc, args, explain);
+	int code = r < 0 ? fail(&l) : r;
+	launch_release(&l);
+	return code;
+}
+
+int launch_credential_helper(const struct launch_opts *o, int argc, char **argv)
+{
+	return cmd_credential_helper(argc, argv);
+}
+
+int launch_eligibility(const struct launch_opts *o, int argc, char **argv)
+{
+	return cmd_eligibility(argc, argv);
+}
