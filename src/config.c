@@ -2,6 +2,7 @@
 #include "flywheel/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <ini.h>
 #include <sodium.h>
@@ -449,8 +450,65 @@ static const char *env_lookup(char *const *envp, const char *name)
 	return NULL;
 }
 
+/* FLYWHEEL_SECRETS_FILE: the secrets flywheel moved out of Bazel's environment
+ * at launch, read back by `flywheel credential-helper get` that Bazel runs.
+ * Only secret keys; the file must be ours, regular and 0600. */
+struct secrets_ctx {
+	struct config *c;
+	const char *path;
+};
+
+static int secrets_assign(void *userdata, const char *key, const char *value, unsigned line,
+			  struct fw_error *err)
+{
+	struct secrets_ctx *x = userdata;
+	int k = config_key_lookup(key);
+	char subject[FW_ERROR_SUBJECT_MAX];
+	snprintf(subject, sizeof(subject), "%s from %s:%u", key, x->path, line);
+	if (k < 0 || !(cfg_keys[k].flags & CK_SECRET))
+		return fw_error_set(err, FW_CLASS_CONFIG, FW_EX_CONFIG, subject,
+				    "the secrets file holds only secret keys; let flywheel write it", "not a secret key");
+	return config_set(x->c, (enum cfg_key)k, value, LAYER_ENV, cfg_keys[k].env, "FLYWHEEL_SECRETS_FILE", err);
+}
+
+static int load_secrets_file(struct config *c, const char *path, struct fw_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return fw_error_set(err, FW_CLASS_CONFIG, FW_EX_CONFIG, "FLYWHEEL_SECRETS_FILE",
+				    "unset it; flywheel sets it for Bazel's credential helper", "cannot open '%s': %s",
+				    path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0 ||
+	    st.st_size > ENVFILE_MAX_SIZE)
+		return fw_error_set(err, FW_CLASS_AUTH, FW_EX_NOPERM, "FLYWHEEL_SECRETS_FILE",
+				    "it must be a regular file you own with mode 0600; unset the variable",
+				    "'%s' is not a private file", path);
+	if (sodium_init() < 0)
+		return fw_error_set(err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "libsodium", NULL, "cannot initialise");
+	size_t cap = (size_t)st.st_size + 1, len = 0;
+	char *buf = sodium_malloc(cap);
+	if (!buf)
+		return fw_error_set(err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "config", NULL, "out of memory");
+	while (len < cap - 1) {
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	struct secrets_ctx x = { .c = c, .path = path };
+	int r = envfile_parse(buf, len, path, secrets_assign, &x, err);
+	sodium_free(buf); /* wipes */
+	return r;
+}
+
 static int load_environment(struct config *c, char *const *envp, const char *cwd, struct fw_error *err)
 {
+	const char *secrets = env_lookup(envp, "FLYWHEEL_SECRETS_FILE");
+	if (secrets && secrets[0] == '/' && load_secrets_file(c, secrets, err) < 0)
+		return -1;
 	for (int k = 0; k < CFG__MAX; k++) {
 		const struct cfg_keydef *d = &cfg_keys[k];
 		const char *name = d->env;

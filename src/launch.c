@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "flywheel/config.h"
 #include "flywheel/credhelper.h"
 #include "flywheel/eligibility.h"
+#include "flywheel/envfile.h"
 #include "flywheel/policy.h"
 #include "flywheel/report.h"
 #include "flywheel/stagecheck.h"
@@ -318,6 +320,88 @@ static int check_staged(struct launch *l, bool explain)
 
 /* ---- credentials --------------------------------------------------------------- */
 
+/* Where flywheel keeps per-user files that hold secrets (the directory is
+ * created 0700 by whoever writes into it). */
+static char *private_run_dir(void)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	const char *home = getenv("HOME");
+	if (rt && rt[0] == '/')
+		return fw_asprintf("%s/flywheel", rt);
+	if (home && home[0] == '/')
+		return fw_asprintf("%s/.cache/flywheel/run", home);
+	return fw_asprintf("/tmp/flywheel-%u", (unsigned)getuid());
+}
+
+/* Value quoted for the env-file syntax: double quotes, escaping what a shell
+ * would interpret. */
+static int append_quoted(char *buf, size_t cap, size_t *len, const char *key, const char *value)
+{
+	size_t n = *len;
+	int w = snprintf(buf + n, cap - n, "%s=\"", key);
+	if (w < 0 || (size_t)w >= cap - n)
+		return -E2BIG;
+	n += (size_t)w;
+	for (const char *p = value; *p; p++) {
+		if (n + 3 >= cap)
+			return -E2BIG;
+		if (*p == '"' || *p == '\\' || *p == '$' || *p == '`')
+			buf[n++] = '\\';
+		buf[n++] = *p;
+	}
+	if (n + 3 >= cap)
+		return -E2BIG;
+	buf[n++] = '"';
+	buf[n++] = '\n';
+	buf[n] = '\0';
+	*len = n;
+	return 0;
+}
+
+/* New Bazel: it runs `flywheel credential-helper get` with the environment
+ * flywheel gave it, from which every secret variable was removed.  The
+ * secrets are handed over in a private 0600 file named by
+ * FLYWHEEL_SECRETS_FILE instead (the same protection as a token file). */
+static int prepare_secrets_file(struct launch *l)
+{
+	if (l->plan.cred != FW_CRED_HELPER)
+		return 0;
+	char buf[ENVFILE_MAX_SIZE];
+	size_t len = 0;
+	bool any = false;
+	for (int k = 0; k < CFG__MAX; k++) {
+		const char *v = config_get(&l->cfg, (enum cfg_key)k);
+		if (!(cfg_keys[k].flags & CK_SECRET) || !v || !*v)
+			continue;
+		if (append_quoted(buf, sizeof(buf), &len, cfg_keys[k].env, v) < 0) {
+			sodium_memzero(buf, sizeof(buf));
+			return fw_error_set(&l->err, FW_CLASS_CONFIG, FW_EX_CONFIG, "credentials",
+					    "use a token file for large credentials", "the configured secrets are too large");
+		}
+		any = true;
+	}
+	if (!any)
+		return 0;
+	_cleanup_free_ char *dir = private_run_dir();
+	_cleanup_free_ char *path = dir ? fw_asprintf("%s/secrets-%u.env", dir, (unsigned)getuid()) : NULL;
+	int r = -ENOMEM;
+	if (path) {
+		r = mkdir_p(dir, 0700);
+		if (r == 0 && chmod(dir, 0700) < 0)
+			r = -errno;
+		if (r == 0)
+			r = write_file_atomic(path, buf, len, 0600);
+	}
+	sodium_memzero(buf, sizeof(buf));
+	if (r < 0)
+		return fw_error_set(&l->err, FW_CLASS_DISK, FW_EX_CANTCREAT, dir ? dir : "runtime directory",
+				    "make $XDG_RUNTIME_DIR or ~/.cache writable", "cannot write the private secrets file: %s",
+				    strerror(-r));
+	if (strv_pushf(&l->envp, "FLYWHEEL_SECRETS_FILE=%s", path) < 0)
+		return -1;
+	return 0;
+}
+
 /* Old Bazel: headers travel in a private rc file; its output user root must be
  * private too, because Bazel copies the header values into its own logs. */
 static int prepare_rcfile(struct launch *l)
@@ -329,14 +413,7 @@ static int prepare_rcfile(struct launch *l)
 	int r = auth_load_config(&l->cfg, l->plan.cache_url, &a, &l->err);
 	_cleanup_free_ char *dir = NULL;
 	if (r == 0) {
-		const char *rt = getenv("XDG_RUNTIME_DIR");
-		const char *home = getenv("HOME");
-		if (rt && rt[0] == '/')
-			dir = fw_asprintf("%s/flywheel", rt);
-		else if (home && home[0] == '/')
-			dir = fw_asprintf("%s/.cache/flywheel/run", home);
-		else
-			dir = fw_asprintf("/tmp/flywheel-%u", (unsigned)getuid());
+		dir = private_run_dir();
 		r = dir ? auth_write_rcfile(dir, &a, &l->plan.rc_file, &l->err) : -ENOMEM;
 	}
 	auth_release(&a);
@@ -367,6 +444,8 @@ static int prepare_rcfile(struct launch *l)
 
 static bool secret_env_name(const char *entry)
 {
+	if (str_has_prefix(entry, "FLYWHEEL_SECRETS_FILE="))
+		return true; /* a stale one: replaced when needed */
 	for (int k = 0; k < CFG__MAX; k++) {
 		if (!(cfg_keys[k].flags & CK_SECRET))
 			continue;
@@ -632,7 +711,7 @@ static int launch_run(struct launch *l, int argc, char **args, bool explain)
 	if (explain)
 		return l->o->json ? explain_json(l) : explain_text(l);
 
-	if (build_env(l) < 0)
+	if (build_env(l) < 0 || prepare_secrets_file(l) < 0)
 		return -1;
 	if (l->plan.mode != FW_MODE_LOCAL || l->fallback_reason[0])
 		report_msg(REPORT_DEBUG, "mode %s, cache %s", fw_mode_name(l->plan.mode),

@@ -339,6 +339,42 @@ static void test_secret_memory(void **state)
 	assert_null(c.v[CFG_TOKEN].value);
 }
 
+static void test_secrets_file(void **state)
+{
+	char path[600], envvar[700];
+	snprintf(path, sizeof(path), "%s/secrets.env", tmpdir);
+	snprintf(envvar, sizeof(envvar), "FLYWHEEL_SECRETS_FILE=%s", path);
+	struct {
+		const char *content;
+		unsigned mode;
+		const char *want_token; /* NULL: refused */
+		const char *message;
+	} t[] = {
+		{ "GF_REAPI_CREDENTIAL_HELPER_TOKEN=\"tok\\$en\"\n", 0600, "tok$en", NULL },
+		{ "GF_REAPI_CREDENTIAL_HELPER_TOKEN=tok\n", 0644, NULL, "is not a private file" },
+		{ "BAZEL_REMOTE_CACHE=grpcs://x.example\n", 0600, NULL, "not a secret key" },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		unlink(path);
+		write_text(tmpdir, "secrets.env", t[i].content);
+		assert_int_equal(chmod(path, t[i].mode), 0);
+		struct world w = { .env = { envvar, NULL } };
+		struct config c;
+		struct fw_error err = { 0 };
+		char ws[512];
+		int r = load_world(&w, &c, &err, ws, sizeof(ws));
+		if (t[i].want_token) {
+			assert_int_equal(r, 0);
+			assert_string_equal(config_get(&c, CFG_TOKEN), t[i].want_token);
+		} else {
+			assert_true(r < 0);
+			if (!strstr(err.what, t[i].message))
+				fail_msg("secrets case %zu: '%s'", i, err.what);
+		}
+		config_release(&c);
+	}
+}
+
 static void test_key_lookup(void **state)
 {
 	assert_int_equal(config_key_lookup("remote.cache"), CFG_REMOTE_CACHE);
@@ -358,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_paths_absolute),
 		cmocka_unit_test(test_secret_memory),
 		cmocka_unit_test(test_key_lookup),
+		cmocka_unit_test(test_secrets_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
