@@ -44,6 +44,8 @@ enum bazel_cap {
 	CAP_REPO_CANONICAL_ID,           /* repository cache hits need the id-<sha256(urls)> marker */
 	CAP_EXECLOG_CACHEHIT_KEY,        /* JSON execution log names the hit "cacheHit" (else "remoteCacheHit") */
 	CAP_REMOTE_CACHE_CHECK_BACKGROUND, /* unreachable cache at start: error line, then silent local build */
+	CAP_REPOSITORY_DISABLE_DOWNLOAD, /* --experimental_repository_disable_download / --repository_disable_download (added by argv helper) */
+	CAP_REMOTE_CACHE_FAIL_AT_ACTION, /* unreachable cache: the build fails at the first action (added by argv helper) */
 	CAP__MAX,
 };
 
@@ -68,5 +70,41 @@ const char *bazel_cap_name(enum bazel_cap cap);
 
 /* "7.4.1 (from /usr/bin/bazel --version)" and the like. */
 void bazel_version_describe(const struct bazel_version *v, char *buf, size_t len);
+
+/* Added by the argv helper. */
+
+/* The spelling of the row that applies to v even when that row says "absent"
+ * (e.g. "remoteCacheHit" for CAP_EXECLOG_CACHEHIT_KEY before 7.0); NULL when
+ * no row has one. */
+const char *bazel_spelling(const struct bazel_version *v, enum bazel_cap cap);
+
+/* One row of the version table: cap applies from min (inclusive) up to max
+ * (exclusive; max_major < 0 means no upper bound).  present=false rows record
+ * what older versions do instead (e.g. the old cache-hit key). */
+struct bazel_cap_row {
+	enum bazel_cap cap;
+	int min_major, min_minor, min_patch;
+	int max_major, max_minor, max_patch;
+	bool present;
+	const char *spelling;
+	const char *source;
+};
+
+/* The table itself, for explain, doctor and docs/COMPATIBILITY.md. */
+const struct bazel_cap_row *bazel_cap_table(size_t *ret_n);
+
+/* docs/COMPATIBILITY.md as generated from the table; *ret is malloc'd. */
+int bazel_compat_markdown(char **ret);
+
+/* Resolve the version the way Bazelisk would, without a download and
+ * without running it: USE_BAZEL_VERSION in envp, then USE_BAZEL_VERSION= in
+ * <workspace>/.bazeliskrc, then $HOME/.bazeliskrc, then .bazelversion searched
+ * upward from cwd (NULL: the process's cwd), stopping at the workspace root.
+ * A fork prefix ("org/7.4.1") is stripped.  Forms that need a download
+ * ("latest", "latest-1", "7.x", "last_green", "rolling", ...) give
+ * known=false with origin saying so.  workspace may be NULL.  Returns 0
+ * (known or not), or -errno on an unreadable file (ret untouched). */
+int bazelisk_resolve(const char *workspace, const char *cwd, char *const *envp,
+		     struct bazel_version *ret);
 
 #endif
