@@ -9,6 +9,8 @@
  * Bazel runs before every check has passed. */
 #include "flywheel/launch.h"
 
+#include "fw_build_config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -39,53 +41,47 @@
 
 extern char **environ;
 
-#define LAUNCH_NOTES_MAX 64
-
-/* Everything one launch owns, released in one place. */
-struct launch {
-	const struct launch_opts *o;
-	struct config cfg;
-	struct bazel_cmdline cmd;
-	struct bazel_found found;
-	struct bazel_version version;
-	struct fw_plan plan;
-	struct strv notes;
-	struct bazel_flags flags; /* injected startup and command options */
-	struct strv argv;  /* final argv, argv[0] = Bazel's path */
-	struct strv envp;
-	char self_exe[PATH_MAX];
-	struct verdict cache_verdict, exec_verdict;
-	bool probed;       /* a verdict was consulted */
-	bool staged_warm;  /* the stat-only check said everything is staged */
-	char fallback_reason[FW_ERROR_TEXT_MAX];
-	struct fw_error err;
-};
-
-static void launch_init(struct launch *l, const struct launch_opts *o)
+void launch_init(struct launch *l, const struct launch_opts *o, unsigned flags)
 {
 	memset(l, 0, sizeof(*l));
 	l->o = o;
+	l->flags = flags;
 	config_init(&l->cfg);
 	bazel_cmdline_init(&l->cmd);
 	bazel_found_init(&l->found);
 	plan_init(&l->plan);
 	strv_init(&l->notes);
 	l->notes.max = LAUNCH_NOTES_MAX;
-	bazel_flags_init(&l->flags);
+	bazel_flags_init(&l->flags_);
 	strv_init(&l->argv);
 	strv_init(&l->envp);
 }
 
-static void launch_release(struct launch *l)
+/* Remove the evidence directory and what Bazel wrote into it. */
+static void remove_evidence_dir(const char *dir)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0) {
+		static const char *const names[] = { "exec.log", "bep.json" };
+		for (size_t i = 0; i < FW_ARRAY_SIZE(names); i++)
+			unlinkat(dfd, names[i], 0);
+	}
+	rmdir(dir);
+}
+
+void launch_release(struct launch *l)
 {
 	config_release(&l->cfg);
 	bazel_cmdline_release(&l->cmd);
 	bazel_found_release(&l->found);
 	plan_release(&l->plan);
 	strv_release(&l->notes);
-	bazel_flags_release(&l->flags);
+	bazel_flags_release(&l->flags_);
 	strv_release(&l->argv);
 	strv_release(&l->envp);
+	if (l->evidence_dir && !getenv("FLYWHEEL_KEEP_EVIDENCE"))
+		remove_evidence_dir(l->evidence_dir);
+	free(l->evidence_dir);
 }
 
 static int fail(struct launch *l)
@@ -98,7 +94,8 @@ static int fail(struct launch *l)
 
 /* ---- helpers run as children (flywheel-net probe / stage) ------------------ */
 
-static int find_net(const struct launch *l, char *buf, size_t len)
+/* flywheel-net lives beside flywheel in a build tree, or in libexec. */
+static int find_net(char *buf, size_t len)
 {
 	const char *env = getenv("FLYWHEEL_NET");
 	if (env && *env) {
@@ -106,7 +103,10 @@ static int find_net(const struct launch *l, char *buf, size_t len)
 		return access(buf, X_OK) == 0 ? 0 : -errno;
 	}
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", l->self_exe);
+	ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n <= 0)
+		return -ENOENT;
+	dir[n] = '\0';
 	char *slash = strrchr(dir, '/');
 	if (!slash)
 		return -ENOENT;
@@ -117,7 +117,53 @@ static int find_net(const struct launch *l, char *buf, size_t len)
 	snprintf(buf, len, "%s/../libexec/flywheel/flywheel-net", dir);
 	if (access(buf, X_OK) == 0)
 		return 0;
-	return -ENOENT;
+	snprintf(buf, len, "%s/flywheel-net", FLYWHEEL_LIBEXECDIR);
+	return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+/* flywheel's own options travel to the helper as environment variables. */
+static void export_opts(const struct launch_opts *lo)
+{
+	if (lo->mode)
+		setenv("FLYWHEEL_MODE", lo->mode, 1);
+	if (lo->json)
+		setenv("FLYWHEEL_JSON", "1", 1);
+	if (lo->verbosity > 0)
+		setenv("FLYWHEEL_VERBOSE", lo->verbosity > 1 ? "2" : "1", 1);
+	if (lo->strict)
+		setenv("FLYWHEEL_STRICT", "1", 1);
+	if (lo->report)
+		setenv("FLYWHEEL_REPORT_FILE", lo->report, 1);
+}
+
+int launch_exec_net(const struct launch_opts *lo, int argc, char **argv)
+{
+	char helper[PATH_MAX];
+	struct fw_error err = { 0 };
+	if (find_net(helper, sizeof(helper)) < 0) {
+		fw_error_set(&err, FW_CLASS_INTERNAL, FW_EX_UNAVAILABLE, "flywheel-net",
+			     "reinstall flywheel, or point FLYWHEEL_NET at the helper",
+			     "the network helper for '%s' is not installed", argv[0]);
+		report_error(&err);
+		return FW_EX_UNAVAILABLE;
+	}
+	export_opts(lo);
+	struct strv args;
+	strv_init(&args);
+	if (strv_push(&args, "flywheel-net") < 0)
+		return FW_EX_SOFTWARE;
+	for (int i = 0; i < argc; i++)
+		if (strv_push(&args, argv[i]) < 0)
+			return FW_EX_SOFTWARE;
+	fflush(NULL);
+	execv(helper, args.v);
+	int e = errno;
+	strv_release(&args);
+	fw_error_set(&err, FW_CLASS_INTERNAL, FW_EX_UNAVAILABLE, helper,
+		     "install libcurl (Debian: libcurl4) or reinstall flywheel",
+		     "cannot run the network helper: %s", strerror(e));
+	report_error(&err);
+	return FW_EX_UNAVAILABLE;
 }
 
 /* Run flywheel-net with args (NULL-terminated); returns its exit status,
@@ -125,7 +171,7 @@ static int find_net(const struct launch *l, char *buf, size_t len)
 static int run_net(struct launch *l, const char *const *args)
 {
 	char helper[PATH_MAX];
-	int r = find_net(l, helper, sizeof(helper));
+	int r = find_net(helper, sizeof(helper));
 	if (r < 0)
 		return r;
 	struct strv av;
@@ -137,8 +183,7 @@ static int run_net(struct launch *l, const char *const *args)
 			strv_release(&av);
 			return -ENOMEM;
 		}
-	if (l->o->mode)
-		setenv("FLYWHEEL_MODE", l->o->mode, 1);
+	export_opts(l->o);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -524,7 +569,7 @@ static int explain_text(struct launch *l)
 	}
 	printf("\n");
 	printf("injected options:\n");
-	struct bazel_opts *lists[] = { &l->flags.startup, &l->flags.cmd };
+	struct bazel_opts *lists[] = { &l->flags_.startup, &l->flags_.cmd };
 	for (size_t li = 0; li < 2; li++) {
 		for (size_t i = 0; i < lists[li]->n; i++) {
 			const struct bazel_opt *op = &lists[li]->v[i];
@@ -583,7 +628,7 @@ static int explain_json(struct launch *l)
 			json_array_append_new(argv, json_string(l->argv.v[i]));
 		}
 	}
-	struct bazel_opts *lists[] = { &l->flags.startup, &l->flags.cmd };
+	struct bazel_opts *lists[] = { &l->flags_.startup, &l->flags_.cmd };
 	for (size_t li = 0; li < 2; li++) {
 		for (size_t i = 0; i < lists[li]->n; i++) {
 			const struct bazel_opt *op = &lists[li]->v[i];
@@ -650,8 +695,77 @@ static int exec_bazel(struct launch *l)
 
 /* ---- the launch ---------------------------------------------------------------------- */
 
-static int launch_run(struct launch *l, int argc, char **args, bool explain)
+/* ---- executor eligibility -------------------------------------------------------- */
+
+/* Executor mode only for targets whose class is proved and allows executor;
+ * otherwise cache mode with the reason (or, with --strict, refuse). */
+static int check_eligibility(struct launch *l)
 {
+	if (l->plan.mode != FW_MODE_EXECUTOR)
+		return 0;
+	struct strv targets;
+	strv_init(&targets);
+	bool ambiguous = false;
+	int r = bazel_argv_targets(&l->cmd, &targets, &ambiguous);
+	if (r < 0) {
+		strv_release(&targets);
+		return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "targets", NULL, "out of memory");
+	}
+	struct elig_decision d = { 0 };
+	if (!l->plan.eligibility) {
+		snprintf(d.reason, sizeof(d.reason),
+			 "no eligibility manifest is configured (executor.eligibility / FLYWHEEL_ELIGIBILITY)");
+	} else if (targets.n == 0) {
+		snprintf(d.reason, sizeof(d.reason), "no target patterns on the command line");
+	} else {
+		struct elig_manifest m;
+		eligibility_init(&m);
+		if (eligibility_load(l->plan.eligibility, &m, &l->err) < 0) {
+			eligibility_release(&m);
+			strv_release(&targets);
+			return -1;
+		}
+		eligibility_check_targets(&m, (const char *const *)targets.v, targets.n, &d);
+		eligibility_release(&m);
+	}
+	strv_release(&targets);
+	if (d.eligible)
+		return 0;
+	snprintf(l->ineligible_reason, sizeof(l->ineligible_reason), "%s%s%s", d.target[0] ? d.target : "",
+		 d.target[0] ? ": " : "", d.reason);
+	if (l->o->strict)
+		return fw_error_set(&l->err, FW_CLASS_ELIGIBILITY, FW_EX_CONFIG, d.target[0] ? d.target : "executor mode",
+				    "prove the target's class (flywheel proof --class NAME) or run in cache mode",
+				    "not eligible for remote execution: %s", d.reason);
+	if (!(l->flags & LAUNCH_EXPLAIN))
+		report_msg(REPORT_WARN, "executor mode not used: %s; building in cache mode", l->ineligible_reason);
+	strv_pushf(&l->notes, "executor mode dropped to cache mode: %s", l->ineligible_reason);
+	l->plan.mode = FW_MODE_CACHE;
+	return 0;
+}
+
+/* ---- child runs: evidence files ----------------------------------------------------- */
+
+static int prepare_evidence(struct launch *l)
+{
+	const char *tmp = getenv("TMPDIR");
+	_cleanup_free_ char *tmpl = fw_asprintf("%s/flywheel-evidence-XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp");
+	if (!tmpl || !mkdtemp(tmpl))
+		return fw_error_set(&l->err, FW_CLASS_DISK, FW_EX_CANTCREAT, "TMPDIR", "make TMPDIR writable",
+				    "cannot create a private directory for the build's evidence: %s", strerror(errno));
+	l->evidence_dir = steal_ptr(&tmpl);
+	free(l->plan.exec_log_path);
+	free(l->plan.bep_json_path);
+	l->plan.exec_log_path = fw_asprintf("%s/exec.log", l->evidence_dir);
+	l->plan.bep_json_path = fw_asprintf("%s/bep.json", l->evidence_dir);
+	if (!l->plan.exec_log_path || !l->plan.bep_json_path)
+		return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "evidence", NULL, "out of memory");
+	return 0;
+}
+
+int launch_prepare(struct launch *l, int argc, char **args)
+{
+	bool explain = l->flags & LAUNCH_EXPLAIN;
 	struct config_opts co = { .opt_mode = l->o->mode };
 	if (config_load(&l->cfg, &co, &l->err) < 0)
 		return -1;
@@ -686,11 +800,16 @@ static int launch_run(struct launch *l, int argc, char **args, bool explain)
 	struct policy_opts po = { .version = &l->version, .self_exe = n > 0 ? l->self_exe : NULL };
 	if (policy_build(&l->cfg, &po, &l->plan, &l->notes, &l->err) < 0)
 		return -1;
+	l->requested_mode = l->plan.mode;
+	if (l->flags & LAUNCH_FORCE)
+		l->plan.force_execution = true;
 
 	/* Nothing remote or staged matters to a command that gets no options. */
 	bool injects = l->cmd.command && bazel_command_scope(l->cmd.command) != 0;
 	if (injects) {
 		if (check_remote(l, explain) < 0)
+			return -1;
+		if (check_eligibility(l) < 0)
 			return -1;
 		if (check_staged(l, explain) < 0)
 			return -1;
@@ -698,37 +817,53 @@ static int launch_run(struct launch *l, int argc, char **args, bool explain)
 			return -1;
 	}
 
-	if (bazel_flags_build(&l->plan, &l->version, l->cmd.command, &l->flags, &l->err) < 0)
+	if ((l->flags & LAUNCH_CHILD) && injects && prepare_evidence(l) < 0)
 		return -1;
-	if (strv_extend(&l->notes, &l->flags.notes) < 0)
+	if (bazel_flags_build(&l->plan, &l->version, l->cmd.command, &l->flags_, &l->err) < 0)
+		return -1;
+	if (strv_extend(&l->notes, &l->flags_.notes) < 0)
 		return -1;
 	if (strv_push(&l->argv, l->found.path) < 0)
 		return -1;
-	if (bazel_argv_build(&l->cmd, &l->flags.startup, &l->flags.cmd,
+	if (bazel_argv_build(&l->cmd, &l->flags_.startup, &l->flags_.cmd,
 			     explain ? BAZEL_ARGV_RECORD_CONFLICTS : 0, &l->argv, &l->err) < 0)
 		return -1;
 
 	if (explain)
-		return l->o->json ? explain_json(l) : explain_text(l);
-
+		return 0;
 	if (build_env(l) < 0 || prepare_secrets_file(l) < 0)
 		return -1;
-	if (l->plan.mode != FW_MODE_LOCAL || l->fallback_reason[0])
-		report_msg(REPORT_DEBUG, "mode %s, cache %s", fw_mode_name(l->plan.mode),
-			   l->plan.cache_url ? l->plan.cache_url : "-");
-	return exec_bazel(l);
+	return 0;
 }
 
 int launch_bazel(const struct launch_opts *o, int argc, char **args, bool explain)
 {
 	struct launch l;
-	launch_init(&l, o);
-	int r = launch_run(&l, argc, args, explain);
+	launch_init(&l, o, explain ? LAUNCH_EXPLAIN : 0);
+	int r = launch_prepare(&l, argc, args);
+	if (r == 0 && explain) {
+		r = o->json ? explain_json(&l) : explain_text(&l);
+	} else if (r == 0 && config_get_bool(&l.cfg, CFG_REPORT) && l.cmd.command) {
+		/* report = true in the configuration: the report runs Bazel as a child */
+		struct launch_opts ro = *o;
+		ro.report = "";
+		launch_release(&l);
+		char **av = calloc((size_t)argc + 2, sizeof(char *));
+		if (!av)
+			return FW_EX_SOFTWARE;
+		av[0] = (char *)"bazel-report";
+		for (int i = 0; i < argc; i++)
+			av[i + 1] = args[i];
+		r = launch_exec_net(&ro, argc + 1, av);
+		free(av);
+		return r;
+	} else if (r == 0) {
+		r = exec_bazel(&l);
+	}
 	int code = r < 0 ? fail(&l) : r;
 	launch_release(&l);
 	return code;
 }
-
 int launch_credential_helper(const struct launch_opts *o, int argc, char **argv)
 {
 	return cmd_credential_helper(argc, argv);

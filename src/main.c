@@ -2,12 +2,9 @@
  *
  * Nothing else happens here.  Commands that need the network stack are run
  * by execve'ing the flywheel-net helper, so this binary never loads libcurl. */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fw_build_config.h"
 #include "flywheel/error.h"
@@ -17,7 +14,7 @@
 #include "flywheel/banned.h"
 
 static const char usage_text[] =
-	"usage: flywheel [--mode=local|cache|executor] [--json] [-v] [-q] COMMAND [ARGS]\n"
+	"usage: flywheel [--mode=local|cache|executor] [--strict] [--report[=FILE]] [--json] [-v] [-q] COMMAND [ARGS]\n"
 	"\n"
 	"  bazel [STARTUP-OPTS] CMD [ARGS] [-- TARGETS]   validate, probe, stage, then exec Bazel\n"
 	"  explain [same as bazel]     print the final argv (secrets redacted) and every decision\n"
@@ -58,68 +55,6 @@ static bool is_net_command(const char *cmd)
 	return false;
 }
 
-/* flywheel-net lives beside flywheel in a build tree, or in libexec. */
-static int find_net_helper(char *buf, size_t len)
-{
-	const char *env = getenv("FLYWHEEL_NET");
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return access(buf, X_OK) == 0 ? 0 : -errno;
-	}
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(buf, len, "%s/flywheel-net", self);
-			if (access(buf, X_OK) == 0)
-				return 0;
-			snprintf(buf, len, "%s/../libexec/flywheel/flywheel-net", self);
-			if (access(buf, X_OK) == 0)
-				return 0;
-		}
-	}
-	snprintf(buf, len, "%s/flywheel-net", FLYWHEEL_LIBEXECDIR);
-	return access(buf, X_OK) == 0 ? 0 : -ENOENT;
-}
-
-static int exec_net(const struct launch_opts *lo, int argc, char **argv)
-{
-	char helper[PATH_MAX];
-	if (find_net_helper(helper, sizeof(helper)) < 0) {
-		struct fw_error err = { 0 };
-		fw_error_set(&err, FW_CLASS_INTERNAL, FW_EX_UNAVAILABLE, "flywheel-net",
-			     "reinstall flywheel, or point FLYWHEEL_NET at the helper",
-			     "the network helper for '%s' is not installed", argv[0]);
-		report_error(&err);
-		return FW_EX_UNAVAILABLE;
-	}
-	/* flywheel's own options travel as environment so every command sees them */
-	if (lo->mode)
-		setenv("FLYWHEEL_MODE", lo->mode, 1);
-	if (lo->json)
-		setenv("FLYWHEEL_JSON", "1", 1);
-	if (lo->verbosity > 0)
-		setenv("FLYWHEEL_VERBOSE", lo->verbosity > 1 ? "2" : "1", 1);
-	struct strv args;
-	strv_init(&args);
-	if (strv_push(&args, "flywheel-net") < 0)
-		return FW_EX_SOFTWARE;
-	for (int i = 0; i < argc; i++)
-		if (strv_push(&args, argv[i]) < 0)
-			return FW_EX_SOFTWARE;
-	execv(helper, args.v);
-	int e = errno;
-	strv_release(&args);
-	struct fw_error err = { 0 };
-	fw_error_set(&err, FW_CLASS_INTERNAL, FW_EX_UNAVAILABLE, helper, "reinstall flywheel",
-		     "cannot run the network helper: %s", strerror(e));
-	report_error(&err);
-	return FW_EX_UNAVAILABLE;
-}
-
 static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
@@ -140,7 +75,7 @@ int main(int argc, char **argv)
 	if (strcmp(name, "dev-attach") == 0) {
 		report_init(0, false);
 		argv[0] = (char *)"dev-attach";
-		return exec_net(&lo, argc, argv);
+		return launch_exec_net(&lo, argc, argv);
 	}
 
 	int i = 1;
@@ -161,6 +96,12 @@ int main(int argc, char **argv)
 			lo.verbosity++;
 		} else if (strcmp(a, "-vv") == 0) {
 			lo.verbosity += 2;
+		} else if (strcmp(a, "--strict") == 0) {
+			lo.strict = true;
+		} else if (strcmp(a, "--report") == 0) {
+			lo.report = "";
+		} else if ((v = str_after(a, "--report="))) {
+			lo.report = v;
 		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			lo.quiet = true;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -180,8 +121,21 @@ int main(int argc, char **argv)
 		return FW_EX_USAGE;
 	}
 	const char *cmd = argv[i];
-	if (strcmp(cmd, "bazel") == 0)
+	if (strcmp(cmd, "bazel") == 0) {
+		/* `flywheel bazel --report ...`: Bazel has no such startup option */
+		if (i + 1 < argc && strcmp(argv[i + 1], "--report") == 0) {
+			lo.report = "";
+			i++;
+		} else if (i + 1 < argc && str_has_prefix(argv[i + 1], "--report=")) {
+			lo.report = argv[i + 1] + strlen("--report=");
+			i++;
+		}
+		if (lo.report) {
+			argv[i] = (char *)"bazel-report";
+			return launch_exec_net(&lo, argc - i, argv + i);
+		}
 		return launch_bazel(&lo, argc - i - 1, argv + i + 1, false);
+	}
 	if (strcmp(cmd, "explain") == 0)
 		return launch_bazel(&lo, argc - i - 1, argv + i + 1, true);
 	if (strcmp(cmd, "version") == 0) {
@@ -197,6 +151,6 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "eligibility") == 0)
 		return launch_eligibility(&lo, argc - i, argv + i);
 	if (is_net_command(cmd))
-		return exec_net(&lo, argc - i, argv + i);
+		return launch_exec_net(&lo, argc - i, argv + i);
 	return usage_error("unknown command", cmd);
 }
