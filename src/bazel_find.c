@@ -44,12 +44,16 @@ static const char *env_get(char *const *envp, const char *name)
 	return NULL;
 }
 
+/* The running program, or, inside flywheel-net, the launcher that started it
+ * (FLYWHEEL_SELF): either one on PATH as `bazel` would loop. */
 static bool same_as_self(const struct stat *st)
 {
 	struct stat self;
-	if (stat("/proc/self/exe", &self) < 0)
-		return false;
-	return self.st_dev == st->st_dev && self.st_ino == st->st_ino;
+	if (stat("/proc/self/exe", &self) == 0 && self.st_dev == st->st_dev && self.st_ino == st->st_ino)
+		return true;
+	const char *launcher = getenv("FLYWHEEL_SELF");
+	return launcher && launcher[0] == '/' && stat(launcher, &self) == 0 && self.st_dev == st->st_dev &&
+	       self.st_ino == st->st_ino;
 }
 
 static bool name_is_bazelisk(const char *path)

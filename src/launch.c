@@ -62,7 +62,7 @@ static void remove_evidence_dir(const char *dir)
 {
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd >= 0) {
-		static const char *const names[] = { "exec.log", "bep.json" };
+		static const char *const names[] = { "execution-log.json", "execution-log.zst", "build-events.json" };
 		for (size_t i = 0; i < FW_ARRAY_SIZE(names); i++)
 			unlinkat(dfd, names[i], 0);
 	}
@@ -79,7 +79,7 @@ void launch_release(struct launch *l)
 	bazel_flags_release(&l->flags_);
 	strv_release(&l->argv);
 	strv_release(&l->envp);
-	if (l->evidence_dir && !getenv("FLYWHEEL_KEEP_EVIDENCE"))
+	if (l->evidence_dir && !(l->flags & LAUNCH_KEEP_EVIDENCE) && !getenv("FLYWHEEL_KEEP_EVIDENCE"))
 		remove_evidence_dir(l->evidence_dir);
 	free(l->evidence_dir);
 }
@@ -134,6 +134,12 @@ static void export_opts(const struct launch_opts *lo)
 		setenv("FLYWHEEL_STRICT", "1", 1);
 	if (lo->report)
 		setenv("FLYWHEEL_REPORT_FILE", lo->report, 1);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0 && !getenv("FLYWHEEL_SELF")) {
+		self[n] = '\0';
+		setenv("FLYWHEEL_SELF", self, 1);
+	}
 }
 
 int launch_exec_net(const struct launch_opts *lo, int argc, char **argv)
@@ -548,7 +554,11 @@ static int explain_text(struct launch *l)
 {
 	char ver[512];
 	bazel_version_describe(&l->version, ver, sizeof(ver));
-	printf("mode: %s\n", fw_mode_name(l->plan.mode));
+	if (l->requested_mode != l->plan.mode)
+		printf("mode: %s (requested %s: %s)\n", fw_mode_name(l->plan.mode), fw_mode_name(l->requested_mode),
+		       l->fallback_reason[0] ? l->fallback_reason : l->ineligible_reason);
+	else
+		printf("mode: %s\n", fw_mode_name(l->plan.mode));
 	printf("bazel: %s (via %s)\n", l->found.path, l->found.via);
 	printf("bazel version: %s\n", ver);
 	if (l->plan.mode != FW_MODE_LOCAL)
@@ -606,6 +616,9 @@ static int explain_json(struct launch *l)
 	bazel_version_describe(&l->version, ver, sizeof(ver));
 	json_object_set_new(o, "schema", json_string("flywheel-explain/1"));
 	json_object_set_new(o, "mode", json_string(fw_mode_name(l->plan.mode)));
+	json_object_set_new(o, "requested_mode", json_string(fw_mode_name(l->requested_mode)));
+	if (l->ineligible_reason[0])
+		json_object_set_new(o, "ineligible_reason", json_string(l->ineligible_reason));
 	json_object_set_new(o, "bazel", json_string(l->found.path));
 	json_object_set_new(o, "bazel_via", json_string(l->found.via));
 	json_object_set_new(o, "bazel_version", json_string(ver));
@@ -701,7 +714,7 @@ static int exec_bazel(struct launch *l)
  * otherwise cache mode with the reason (or, with --strict, refuse). */
 static int check_eligibility(struct launch *l)
 {
-	if (l->plan.mode != FW_MODE_EXECUTOR)
+	if (l->plan.mode != FW_MODE_EXECUTOR || (l->flags & LAUNCH_NO_ELIGIBILITY))
 		return 0;
 	struct strv targets;
 	strv_init(&targets);
@@ -756,8 +769,10 @@ static int prepare_evidence(struct launch *l)
 	l->evidence_dir = steal_ptr(&tmpl);
 	free(l->plan.exec_log_path);
 	free(l->plan.bep_json_path);
-	l->plan.exec_log_path = fw_asprintf("%s/exec.log", l->evidence_dir);
-	l->plan.bep_json_path = fw_asprintf("%s/bep.json", l->evidence_dir);
+	/* the version table decides the log's format, and so its name */
+	bool compact = bazel_has(&l->version, CAP_EXECLOG_COMPACT);
+	l->plan.exec_log_path = fw_asprintf("%s/%s", l->evidence_dir, compact ? "execution-log.zst" : "execution-log.json");
+	l->plan.bep_json_path = fw_asprintf("%s/build-events.json", l->evidence_dir);
 	if (!l->plan.exec_log_path || !l->plan.bep_json_path)
 		return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "evidence", NULL, "out of memory");
 	return 0;
@@ -769,6 +784,12 @@ int launch_prepare(struct launch *l, int argc, char **args)
 	struct config_opts co = { .opt_mode = l->o->mode };
 	if (config_load(&l->cfg, &co, &l->err) < 0)
 		return -1;
+	if ((l->flags & LAUNCH_PREFER_EXECUTOR) && !config_get(&l->cfg, CFG_MODE) &&
+	    config_get(&l->cfg, CFG_REMOTE_EXECUTOR) &&
+	    config_set(&l->cfg, CFG_MODE, "executor", LAYER_OPTION, "flywheel proof", "flywheel proof", &l->err) < 0)
+		return -1;
+	if ((l->flags & LAUNCH_PREFER_EXECUTOR) && config_get(&l->cfg, CFG_MODE) && !l->o->mode)
+		setenv("FLYWHEEL_MODE", config_get(&l->cfg, CFG_MODE), 1); /* the probe child plans alike */
 	if (bazel_cmdline_parse((size_t)argc, args, &l->cmd, &l->err) < 0)
 		return -1;
 
@@ -791,9 +812,18 @@ int launch_prepare(struct launch *l, int argc, char **args)
 		}
 		return -1;
 	}
-	ssize_t n = readlink("/proc/self/exe", l->self_exe, sizeof(l->self_exe) - 1);
-	if (n > 0)
-		l->self_exe[n] = '\0';
+	/* The credential helper Bazel is pointed at is the launcher; inside
+	 * flywheel-net the launcher's path arrives as FLYWHEEL_SELF. */
+	const char *self = getenv("FLYWHEEL_SELF");
+	ssize_t n;
+	if (self && self[0] == '/' && strlen(self) < sizeof(l->self_exe)) {
+		n = (ssize_t)strlen(self);
+		memcpy(l->self_exe, self, (size_t)n + 1);
+	} else {
+		n = readlink("/proc/self/exe", l->self_exe, sizeof(l->self_exe) - 1);
+		if (n > 0)
+			l->self_exe[n] = '\0';
+	}
 	bazel_detect_version(&l->found, l->cfg.workspace, environ, config_get(&l->cfg, CFG_BAZEL_VERSION), NULL,
 			     &l->version);
 

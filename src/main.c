@@ -3,6 +3,7 @@
  * Nothing else happens here.  Commands that need the network stack are run
  * by execve'ing the flywheel-net helper, so this binary never loads libcurl. */
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,9 @@ static const char *base_name(const char *path)
 int main(int argc, char **argv)
 {
 	struct launch_opts lo = { 0 };
+	/* Secrets may be loaded: no core dump of this process (the flag resets
+	 * on execve, so Bazel keeps the user's own setting). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	const char *name = argc > 0 ? base_name(argv[0]) : "flywheel";
 
 	/* Multi-call: as `bazel` every argument belongs to Bazel. */

@@ -35,6 +35,9 @@ enum {
 	LAUNCH_CHILD = 1u << 1,   /* Bazel runs as a child: ask it for an execution log and a BEP file
 				   * in a private directory (l->evidence_dir) */
 	LAUNCH_FORCE = 1u << 2,   /* forced remote execution (proof): --remote_accept_cached=false */
+	LAUNCH_PREFER_EXECUTOR = 1u << 3, /* no mode chosen and an executor configured: executor mode */
+	LAUNCH_NO_ELIGIBILITY = 1u << 4,  /* the eligibility manifest does not gate (proof, dev-attach) */
+	LAUNCH_KEEP_EVIDENCE = 1u << 5,   /* leave the evidence directory in place on release */
 };
 
 #define LAUNCH_NOTES_MAX 64
