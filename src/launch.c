@@ -355,7 +355,7 @@ static int check_staged(struct launch *l, bool explain)
 	char ver[64] = "";
 	if (l->version.known)
 		snprintf(ver, sizeof(ver), "%u.%u.%u", l->version.major, l->version.minor, l->version.patch);
-	const char *args[] = { "stage", "--for-launch", l->version.known ? "--bazel-version" : NULL, ver, NULL };
+	const char *args[] = { "stage", l->version.known ? "--bazel-version" : NULL, ver, NULL };
 	int r = run_net(l, args);
 	if (r == 0)
 		return 0;
