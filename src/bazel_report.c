@@ -70,7 +70,8 @@ int cmd_bazel_report(int argc, char **argv)
 	launch_init(&l, &lo, LAUNCH_CHILD);
 	int code;
 	if (launch_prepare(&l, argc - 1, argv + 1) < 0) {
-		report_error(&l.err);
+		if (!l.err_reported)
+			report_error(&l.err);
 		code = l.err.exit_code ? l.err.exit_code : FW_EX_SOFTWARE;
 		launch_release(&l);
 		return code;

@@ -88,7 +88,8 @@ static int fail(struct launch *l)
 {
 	if (!fw_error_isset(&l->err))
 		fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "flywheel", NULL, "out of memory");
-	report_error(&l->err);
+	if (!l->err_reported)
+		report_error(&l->err);
 	return l->err.exit_code ? l->err.exit_code : FW_EX_SOFTWARE;
 }
 
@@ -352,10 +353,27 @@ static int check_staged(struct launch *l, bool explain)
 		strv_push(&l->notes, "inputs not all staged: 'flywheel bazel' stages them before Bazel starts");
 		return 0;
 	}
+	/* the stager gets exactly the destinations this launch passes to Bazel */
 	char ver[64] = "";
-	if (l->version.known)
+	const char *args[8 + 2 * STAGECHECK_DISTDIRS_MAX];
+	size_t na = 0;
+	args[na++] = "stage";
+	args[na++] = "--manifest";
+	args[na++] = l->plan.manifest;
+	if (l->version.known) {
 		snprintf(ver, sizeof(ver), "%u.%u.%u", l->version.major, l->version.minor, l->version.patch);
-	const char *args[] = { "stage", l->version.known ? "--bazel-version" : NULL, ver, NULL };
+		args[na++] = "--bazel-version";
+		args[na++] = ver;
+	}
+	if (l->plan.repository_cache) {
+		args[na++] = "--repository-cache";
+		args[na++] = l->plan.repository_cache;
+	}
+	for (size_t i = 0; i < n; i++) {
+		args[na++] = "--distdir";
+		args[na++] = dd[i];
+	}
+	args[na] = NULL;
 	int r = run_net(l, args);
 	if (r == 0)
 		return 0;
@@ -363,9 +381,9 @@ static int check_staged(struct launch *l, bool explain)
 		return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "flywheel-net",
 				    "reinstall flywheel (the network helper is missing)", "cannot stage inputs: %s",
 				    strerror(-r));
-	/* the stager printed its own one-line reason */
-	l->err.cls = FW_CLASS_EXTERNAL_INPUT;
-	l->err.exit_code = r;
+	/* the stager printed its own one-line reason: exit with its code, say nothing more */
+	fw_error_set(&l->err, FW_CLASS_EXTERNAL_INPUT, r, "inputs", NULL, "staging failed");
+	l->err_reported = true;
 	return -1;
 }
 
@@ -863,6 +881,11 @@ int launch_prepare(struct launch *l, int argc, char **args)
 		return 0;
 	if (build_env(l) < 0 || prepare_secrets_file(l) < 0)
 		return -1;
+	/* Old Bazel copies the header values from the rc file into the files it
+	 * creates (command.log, java.log, the build event file): create them all
+	 * private. */
+	if (l->plan.cred == FW_CRED_RCFILE)
+		umask(077);
 	return 0;
 }
 

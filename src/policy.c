@@ -393,6 +393,18 @@ static int policy_build_inner(const struct config *c, const struct policy_opts *
 	p->output_user_root = fw_strdup(get(c, CFG_OUTPUT_USER_ROOT));
 	p->output_base = fw_strdup(get(c, CFG_OUTPUT_BASE));
 	p->manifest = fw_strdup(get(c, CFG_MANIFEST));
+	if (p->manifest && !p->repository_cache && p->distdirs.n == 0) {
+		/* staged inputs need a destination Bazel is told about */
+		const char *xdg = getenv("XDG_CACHE_HOME");
+		const char *home = getenv("HOME");
+		if (xdg && xdg[0] == '/')
+			p->repository_cache = fw_asprintf("%s/flywheel/repository-cache", xdg);
+		else if (home && home[0] == '/')
+			p->repository_cache = fw_asprintf("%s/.cache/flywheel/repository-cache", home);
+		if (p->repository_cache && notes)
+			strv_pushf(notes, "inputs manifest without bazel.repository_cache or bazel.distdir: staging into %s",
+				   p->repository_cache);
+	}
 	p->eligibility = fw_strdup(get(c, CFG_ELIGIBILITY));
 	return 0;
 }

@@ -419,7 +419,8 @@ int cmd_proof(int argc, char **argv)
 	if (rc < 0) {
 		if (!fw_error_isset(&p.err))
 			fw_error_set(&p.err, FW_CLASS_INTERNAL, FW_EX_OSERR, "proof", NULL, "out of memory");
-		report_error(&p.err);
+		if (!p.l.err_reported)
+			report_error(&p.err);
 		code = p.err.exit_code ? p.err.exit_code : FW_EX_SOFTWARE;
 	}
 	launch_release(&p.l);

@@ -64,6 +64,7 @@ struct launch {
 	char fallback_reason[FW_ERROR_TEXT_MAX];   /* remote unusable: why (else empty) */
 	char ineligible_reason[FW_ERROR_TEXT_MAX]; /* executor refused for the targets (else empty) */
 	struct fw_error err;
+	bool err_reported;        /* a child (the stager) already printed the one line */
 };
 
 void launch_init(struct launch *l, const struct launch_opts *o, unsigned flags);
