@@ -117,7 +117,7 @@ static void test_child_gets_original_mask(void **state)
 {
 	(void)state;
 	/* SigBlk of the child must not include SIGINT although the parent blocks it while waiting */
-	_cleanup_free_ char *p = script("mask", "grep SigBlk /proc/$$/status >&2", 0755);
+	_cleanup_free_ char *p = script("mask", "exec grep SigBlk /proc/self/status >&2", 0755);
 	struct fw_error err = { 0 };
 	assert_int_equal(run(p, NULL, 0, &err), 0);
 	assert_int_equal(res.status, 0);
