@@ -14,8 +14,11 @@
  *   complete <0|1>
  *
  * A file line says: the file at path, with exactly this stat identity, was
- * verified to have this SHA-256.  ctime cannot be set by a user, so a changed
- * file never matches its line again.  "complete 1" means every required input
+ * verified to have this SHA-256.  `flywheel stage` trusts a line only while
+ * mtime and ctime match too (ctime cannot be set by a user), else it
+ * re-hashes.  The launcher's warm check trusts placement (device, inode,
+ * size): Bazel touches the cache entries it uses and checks their SHA-256
+ * itself on every hit.  "complete 1" means every required input
  * was in place in every destination (and its canonical-id marker, when asked).
  *
  * The warm path (stagecheck_warm) trusts a record only while the manifest and
@@ -87,8 +90,10 @@ int stagecheck_record_add(struct stagecheck_record *r, const char *path, const c
 bool stagecheck_record_matches(const struct stagecheck_record *r, const char *path,
 			       const char *sha256, const struct stat *st);
 
-/* Whether the file at f->path still has the recorded stat identity (lstat: a
- * symlink never matches). */
+/* Whether the file at f->path is still the recorded file: same device, inode
+ * and size, a regular file (lstat: a symlink never matches).  Times are not
+ * compared: Bazel touches the entries it uses; it verifies their SHA-256
+ * itself on every hit. */
 bool stagecheck_file_fresh(const struct stagecheck_file *f);
 
 /* The warm check.  *ret_all_staged is true only when a complete record for
