@@ -306,7 +306,10 @@ static int ini_on_value(void *user, const char *section, const char *name, const
 	char origin[FW_ERROR_SUBJECT_MAX];
 	snprintf(origin, sizeof(origin), "%s:%u", x->path, x->line);
 
-	if (strcmp(section, "trust") == 0 || strcmp(section, "mirrors") == 0) {
+	/* [trust] and [mirrors] are free-form, except the one key of [mirrors]
+	 * that names a hand-written downloader config */
+	bool own_key = strcmp(section, "mirrors") == 0 && strcmp(name, "downloader_config") == 0;
+	if (!own_key && (strcmp(section, "trust") == 0 || strcmp(section, "mirrors") == 0)) {
 		bool trust = section[0] == 't';
 		int r = trust ? pair_add(&x->c->trust, &x->c->n_trust, name, value, origin)
 			      : pair_add(&x->c->mirrors, &x->c->n_mirrors, name, value, origin);

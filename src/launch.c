@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,7 +32,9 @@
 #include "flywheel/bazel_version.h"
 #include "flywheel/config.h"
 #include "flywheel/credhelper.h"
+#include "flywheel/dlconfig.h"
 #include "flywheel/eligibility.h"
+#include "flywheel/endpoint.h"
 #include "flywheel/envfile.h"
 #include "flywheel/policy.h"
 #include "flywheel/report.h"
@@ -235,7 +238,9 @@ static int read_verdicts(struct launch *l)
 	/* A list of caches: the probe stored one verdict per candidate; take the
 	 * healthy one with the lowest latency. */
 	unsigned purpose = VERDICT_FOR_READ | (l->plan.upload ? VERDICT_FOR_UPLOAD : 0);
-	if (l->plan.mode == FW_MODE_EXECUTOR) {
+	/* An executor run lowered to cache mode (ineligible targets) still uses
+	 * the executor's cache: the probe checks both through the executor. */
+	if (l->requested_mode == FW_MODE_EXECUTOR && l->plan.executor_url) {
 		all &= lookup_verdict(l, l->plan.executor_url, VERDICT_FOR_EXEC, &l->exec_verdict) == 1;
 		if (strcmp(l->plan.cache_url, l->plan.executor_url) != 0)
 			all &= lookup_verdict(l, l->plan.cache_url, purpose, &l->cache_verdict) == 1;
@@ -274,7 +279,7 @@ static int read_verdicts(struct launch *l)
 
 static const struct verdict *failed_verdict(struct launch *l)
 {
-	if (l->plan.mode == FW_MODE_EXECUTOR && l->exec_verdict.state != VERDICT_HEALTHY)
+	if (l->requested_mode == FW_MODE_EXECUTOR && l->plan.executor_url && l->exec_verdict.state != VERDICT_HEALTHY)
 		return &l->exec_verdict;
 	if (l->cache_verdict.state != VERDICT_HEALTHY)
 		return &l->cache_verdict;
@@ -775,6 +780,101 @@ static int check_eligibility(struct launch *l)
 	return 0;
 }
 
+/* ---- credential helper scope --------------------------------------------------------- */
+
+/* Scope flywheel-as-credential-helper to the remote's host, so Bazel does not
+ * ask it for every other download; with two hosts (a separate executor cache)
+ * or a unix socket it stays unscoped (it answers no headers for hosts it does
+ * not serve). */
+static int scope_credential_helper(struct launch *l)
+{
+	if (l->plan.cred != FW_CRED_HELPER || !l->plan.cache_url)
+		return 0;
+	struct endpoint cache, exec;
+	if (endpoint_parse(l->plan.cache_url, EP_CACHE_SCHEMES, &cache) != EP_OK)
+		return 0;
+	bool same = true;
+	if (l->plan.mode == FW_MODE_EXECUTOR && l->plan.executor_url) {
+		if (endpoint_parse(l->plan.executor_url, EP_EXEC_SCHEMES, &exec) == EP_OK) {
+			same = cache.host && exec.host && strcasecmp(cache.host, exec.host) == 0;
+			endpoint_release(&exec);
+		}
+	}
+	if (same && cache.host) {
+		free(l->plan.credential_helper_host);
+		l->plan.credential_helper_host = fw_strdup(cache.host);
+	}
+	endpoint_release(&cache);
+	return 0;
+}
+
+/* ---- downloader config ------------------------------------------------------------ */
+
+/* The user's own downloader config on Bazel's command line, if any. */
+static const char *user_downloader_config(const struct launch *l)
+{
+	static const char *const names[] = { "--experimental_downloader_config", "--downloader_config" };
+	const char *found = NULL;
+	for (size_t i = 0; i < l->cmd.args.n; i++) {
+		const char *a = l->cmd.args.v[i];
+		for (size_t k = 0; k < FW_ARRAY_SIZE(names); k++) {
+			const char *v = str_after(a, names[k]);
+			if (v && *v == '=')
+				found = v + 1;
+			else if (v && !*v && i + 1 < l->cmd.args.n)
+				found = l->cmd.args.v[i + 1];
+		}
+	}
+	return found;
+}
+
+/* A hand-written downloader config is checked before Bazel starts (Bazel
+ * drops a rewrite to a host that is not allowed silently, and ends with exit
+ * 37 and no message on a malformed one).  Without one, [mirrors] is turned
+ * into a config in a private directory; the file is rewritten only when its
+ * content changes, so the warm path reads one small file. */
+static int prepare_downloader_config(struct launch *l)
+{
+	const char *user = user_downloader_config(l);
+	const char *path = user ? user : l->plan.downloader_config;
+	if (path) {
+		struct fw_error problems[DLCONFIG_PROBLEMS_MAX];
+		size_t n = 0;
+		if (dlconfig_check_all(path, problems, DLCONFIG_PROBLEMS_MAX, &n, &l->err) == 0)
+			return 0;
+		if (n == 0)
+			return -1; /* unreadable: l->err says so */
+		for (size_t i = 0; i + 1 < n; i++)
+			report_error(&problems[i]);
+		l->err = problems[n - 1];
+		return -1;
+	}
+	if (l->cfg.n_mirrors == 0)
+		return 0;
+	_cleanup_free_ char *text = NULL;
+	if (dlconfig_render(&l->cfg, &text, &l->err) < 0)
+		return -1;
+	if (!text)
+		return 0;
+	_cleanup_free_ char *dir = private_run_dir();
+	_cleanup_free_ char *file = dir ? fw_asprintf("%s/%s", dir, DLCONFIG_FILE_NAME) : NULL;
+	if (!file)
+		return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "mirrors", NULL, "out of memory");
+	_cleanup_free_ char *old = NULL;
+	size_t old_len = 0;
+	if (read_small_file(file, DLCONFIG_MAX_BYTES, true, &old, &old_len) < 0 || strcmp(old, text) != 0) {
+		int r = mkdir_p(dir, 0700);
+		if (r == 0)
+			r = write_file_atomic(file, text, strlen(text), 0600);
+		if (r < 0)
+			return fw_error_set(&l->err, FW_CLASS_DISK, FW_EX_CANTCREAT, dir, "make it writable",
+					    "cannot write the downloader config: %s", strerror(-r));
+	}
+	l->plan.downloader_config = steal_ptr(&file);
+	strv_pushf(&l->notes, "[mirrors] routes downloads through approved mirrors: %s", l->plan.downloader_config);
+	return 0;
+}
+
 /* ---- child runs: evidence files ----------------------------------------------------- */
 
 static int prepare_evidence(struct launch *l)
@@ -855,11 +955,15 @@ int launch_prepare(struct launch *l, int argc, char **args)
 	/* Nothing remote or staged matters to a command that gets no options. */
 	bool injects = l->cmd.command && bazel_command_scope(l->cmd.command) != 0;
 	if (injects) {
-		if (check_remote(l, explain) < 0)
-			return -1;
+		/* eligibility first: it may lower the mode, and needs no network */
 		if (check_eligibility(l) < 0)
 			return -1;
+		if (check_remote(l, explain) < 0)
+			return -1;
+		scope_credential_helper(l);
 		if (check_staged(l, explain) < 0)
+			return -1;
+		if ((bazel_command_scope(l->cmd.command) & BAZEL_SCOPE_REPO) && prepare_downloader_config(l) < 0)
 			return -1;
 		if (!explain && prepare_rcfile(l) < 0)
 			return -1;
