@@ -1,0 +1,48 @@
+# fish completion for flywheel(1); installed by meson as share/fish/vendor_completions.d/flywheel.fish.
+
+complete -c flywheel -f
+complete -c flywheel -n __fish_use_subcommand -l mode -x -a 'local cache executor' -d 'Force a mode'
+complete -c flywheel -n __fish_use_subcommand -l strict -d 'Fail instead of falling back to local'
+complete -c flywheel -n __fish_use_subcommand -l report -d 'Run Bazel as a child and report'
+complete -c flywheel -n __fish_use_subcommand -l json -d 'Machine-readable output'
+complete -c flywheel -n __fish_use_subcommand -s v -l verbose -d 'More detail'
+complete -c flywheel -n __fish_use_subcommand -s q -l quiet -d 'Only errors and warnings'
+complete -c flywheel -n __fish_use_subcommand -s h -l help -d 'Print the command summary'
+complete -c flywheel -n __fish_use_subcommand -l version -d 'Print the version'
+
+complete -c flywheel -n __fish_use_subcommand -a bazel -d 'Validate, probe, stage, then exec Bazel'
+complete -c flywheel -n __fish_use_subcommand -a explain -d 'Print the final Bazel argv and every decision'
+complete -c flywheel -n __fish_use_subcommand -a dev-attach -d 'Checks, staging, a real round trip'
+complete -c flywheel -n __fish_use_subcommand -a doctor -d 'Every check, no writes'
+complete -c flywheel -n __fish_use_subcommand -a probe -d 'Reachability, TLS, auth, capabilities'
+complete -c flywheel -n __fish_use_subcommand -a stage -d 'Fetch and verify manifest inputs'
+complete -c flywheel -n __fish_use_subcommand -a lock -d 'Add or refresh manifest entries'
+complete -c flywheel -n __fish_use_subcommand -a inputs -d 'Downloads outside the manifest, coverage'
+complete -c flywheel -n __fish_use_subcommand -a keygen -d 'Make an Ed25519 key pair'
+complete -c flywheel -n __fish_use_subcommand -a sign -d 'Sign a manifest'
+complete -c flywheel -n __fish_use_subcommand -a verify -d 'Verify a manifest signature'
+complete -c flywheel -n __fish_use_subcommand -a proof -d 'Forced remote execution proof'
+complete -c flywheel -n __fish_use_subcommand -a eligibility -d 'Target-class eligibility manifest'
+complete -c flywheel -n __fish_use_subcommand -a credential-helper -d 'Bazel credential-helper protocol'
+complete -c flywheel -n __fish_use_subcommand -a vendor -d 'Install into a spoke repository'
+complete -c flywheel -n __fish_use_subcommand -a nix-check -d 'Check Nix substituters and signatures'
+complete -c flywheel -n __fish_use_subcommand -a version -d 'Print the version'
+
+complete -c flywheel -n '__fish_seen_subcommand_from bazel explain' -F
+complete -c flywheel -n '__fish_seen_subcommand_from dev-attach' -l write-env -d 'Write .env.flywheel.local'
+complete -c flywheel -n '__fish_seen_subcommand_from dev-attach doctor probe nix-check' -l json -d 'JSON output'
+complete -c flywheel -n '__fish_seen_subcommand_from stage' -l offline -d 'Only what is on disk'
+complete -c flywheel -n '__fish_seen_subcommand_from stage' -l verify -d 'Re-hash everything'
+complete -c flywheel -n '__fish_seen_subcommand_from lock keygen sign verify' -F
+complete -c flywheel -n '__fish_seen_subcommand_from inputs' -a 'audit coverage'
+complete -c flywheel -n '__fish_seen_subcommand_from proof' -l class -x -d 'Target class'
+complete -c flywheel -n '__fish_seen_subcommand_from eligibility' -a 'check show'
+complete -c flywheel -n '__fish_seen_subcommand_from credential-helper' -a get
+complete -c flywheel -n '__fish_seen_subcommand_from vendor' -l binary -r -F -d 'Launcher to vendor'
+complete -c flywheel -n '__fish_seen_subcommand_from vendor' -l allow-dynamic -d 'Accept a dynamic binary'
+complete -c flywheel -n '__fish_seen_subcommand_from vendor' -l force -d 'Replace a foreign tools/bazel'
+complete -c flywheel -n '__fish_seen_subcommand_from vendor' -x -a '(__fish_complete_directories)'
+complete -c flywheel -n '__fish_seen_subcommand_from nix-check' -l nix-conf -r -F -d 'Read only this nix.conf'
+complete -c flywheel -n '__fish_seen_subcommand_from nix-check' -l narinfo -x -d 'Store path hash'
+complete -c flywheel -n '__fish_seen_subcommand_from nix-check' -l timeout-ms -x -d 'Per request, ms'
+complete -c flywheel -s h -l help -d 'Help for this command'
