@@ -422,6 +422,8 @@ int cmd_stage(int argc, char **argv)
 		"run 'flywheel stage [--manifest F] [--distdir D]... [--repository-cache D] [--trust PUB]... [--allow-unsigned] [--offline] [--verify] [--json]'";
 	struct inputs_settings s = { 0 };
 	struct stage_opts o = { 0 };
+	/* before the first goto: oom and out both free them */
+	_cleanup_free_ char *record_path = NULL, *identity = NULL;
 	bool json = false, no_progress = false;
 	int c, ret = 0;
 	optind = 1;
@@ -469,7 +471,6 @@ int cmd_stage(int argc, char **argv)
 	struct fw_error err = { 0 };
 	struct manifest m = { 0 };
 	struct stage_result res = { 0 };
-	_cleanup_free_ char *record_path = NULL, *identity = NULL;
 	char signer[SIGN_NAME_MAX + 1] = "";
 	bool have_m = false;
 	if (settings_finish(&s, true, &err) < 0) {

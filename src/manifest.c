@@ -139,8 +139,12 @@ void manifest_format_time(int64_t t, char buf[static 32])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
-	if (!gmtime_r(&tt, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/* %04d, not strftime's %Y: year 28 must read back as "0028" */
+	if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
 		snprintf(buf, 32, "invalid");
+	else
+		snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 static int bad_entry(struct fw_error *err, const char *origin, size_t idx, const char *name,
@@ -342,7 +346,8 @@ int manifest_parse(const char *data, size_t len, const char *origin, struct mani
 		if (parse_input(json_array_get(ji, i), i, origin, &m.inputs[i], err) < 0)
 			goto out;
 	}
-	qsort(m.inputs, m.n_inputs, sizeof(*m.inputs), name_cmp);
+	if (m.n_inputs > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(m.inputs, m.n_inputs, sizeof(*m.inputs), name_cmp);
 	for (size_t i = 1; i < m.n_inputs; i++) {
 		if (!strcmp(m.inputs[i - 1].name, m.inputs[i].name)) {
 			bad_entry(err, origin, 0, m.inputs[i].name, "is listed twice");

@@ -119,6 +119,7 @@ int sign_keygen(const char *prefix, const char *name, struct fw_error *err)
 				    "choose another name or remove the old key first",
 				    "already exists");
 
+	_cleanup_free_ char *publine = NULL; /* before the first goto: out frees it */
 	unsigned char pk[PK_BYTES];
 	unsigned char *sk = sodium_malloc(SK_BYTES);
 	size_t line_max = SIGN_NAME_MAX + 2 + sodium_base64_ENCODED_LEN(SK_BYTES, sodium_base64_VARIANT_ORIGINAL) + 1;
@@ -142,7 +143,7 @@ int sign_keygen(const char *prefix, const char *name, struct fw_error *err)
 
 	char pubb64[sodium_base64_ENCODED_LEN(PK_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 	sodium_bin2base64(pubb64, sizeof(pubb64), pk, PK_BYTES, sodium_base64_VARIANT_ORIGINAL);
-	_cleanup_free_ char *publine = fw_asprintf("%s:%s\n", name, pubb64);
+	publine = fw_asprintf("%s:%s\n", name, pubb64);
 	if (!publine || write_new_file(pubpath, publine, strlen(publine), 0644, err) < 0) {
 		unlink(keypath);
 		fw_error_set(err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, pubpath, NULL, "out of memory");
