@@ -5,12 +5,16 @@
 #include <string.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #include <jansson.h>
 
 #include "flywheel/auth.h"
 #include "flywheel/bazel_version.h"
 #include "flywheel/config.h"
 #include "flywheel/credhelper.h"
+#include "flywheel/doctor.h"
+#include "flywheel/bazel_find.h"
 #include "flywheel/endpoint.h"
 #include "flywheel/plan.h"
 #include "flywheel/policy.h"
@@ -20,32 +24,7 @@
 #include "flywheel/verdict.h"
 #include "flywheel/banned.h"
 
-#define CHECKS_MAX (PROBE_TARGETS_MAX + 8)
-
-enum check_status { CHECK_OK, CHECK_WARN, CHECK_FAIL, CHECK_SKIP };
-
-struct check {
-	char name[FW_ERROR_SUBJECT_MAX];
-	enum check_status status;
-	double latency_ms;     /* < 0: not measured */
-	char detail[FW_ERROR_TEXT_MAX];
-	enum fw_class cls;
-	char fix[FW_ERROR_TEXT_MAX];
-};
-
-struct run {
-	const char *command;
-	bool json, for_launch, doctor;
-	uint64_t timeout_ms;
-	struct check checks[CHECKS_MAX];
-	size_t n;
-	char chosen_cache[EP_URL_MAX];
-	char chosen_why[160];
-	char chosen_exec[EP_URL_MAX];
-	uint64_t elapsed_ns;
-};
-
-static struct check *check_add(struct run *r, const char *name, enum check_status st)
+struct check *check_add(struct checklist *r, const char *name, enum check_status st)
 {
 	if (r->n >= CHECKS_MAX)
 		return &r->checks[CHECKS_MAX - 1];
@@ -57,7 +36,7 @@ static struct check *check_add(struct run *r, const char *name, enum check_statu
 	return c;
 }
 
-static void check_from_error(struct check *c, const struct fw_error *e)
+void check_from_error(struct check *c, const struct fw_error *e)
 {
 	c->status = CHECK_FAIL;
 	c->cls = e->cls;
@@ -65,15 +44,15 @@ static void check_from_error(struct check *c, const struct fw_error *e)
 	snprintf(c->fix, sizeof(c->fix), "%s", e->fix);
 }
 
-static const char *status_word(enum check_status s)
+const char *check_status_word(enum check_status s)
 {
 	static const char *const w[] = { "ok", "warn", "fail", "skip" };
 	return w[s];
 }
 
-static int print_json(const struct run *r, bool ok)
+int checklist_print_json(const struct checklist *r, bool ok, json_t *extra)
 {
-	json_t *root = json_object();
+	json_t *root = extra ? json_incref(extra) : json_object();
 	json_t *checks = json_array();
 	if (!root || !checks)
 		return -ENOMEM;
@@ -86,7 +65,7 @@ static int print_json(const struct run *r, bool ok)
 		const struct check *c = &r->checks[i];
 		json_t *o = json_object();
 		json_object_set_new(o, "name", json_string(c->name));
-		json_object_set_new(o, "status", json_string(status_word(c->status)));
+		json_object_set_new(o, "status", json_string(check_status_word(c->status)));
 		json_object_set_new(o, "latency_ms", c->latency_ms >= 0 ? json_real(c->latency_ms) : json_null());
 		json_object_set_new(o, "detail", json_string(c->detail));
 		json_object_set_new(o, "class", c->status == CHECK_OK || c->status == CHECK_SKIP ? json_null()
@@ -106,37 +85,40 @@ static int print_json(const struct run *r, bool ok)
 	return rc;
 }
 
-static void print_human(const struct run *r, bool ok)
+/* One line a check: number, mark, name, latency, detail; a failed or warned
+ * check adds its class and fix.  Colour only on a terminal without NO_COLOR. */
+void checklist_print_checks(const struct checklist *r, FILE *f)
 {
-	printf("flywheel %s (deadline %llu ms, took %.0f ms)\n", r->command, (unsigned long long)r->timeout_ms,
-	       (double)r->elapsed_ns / 1e6);
+	bool color = report_use_color(f);
+	static const char *const mark[] = { "\xe2\x9c\x93", "!", "\xe2\x9c\x97", "-" }; /* ✓ ! ✗ - */
+	static const char *const tint[] = { "\033[32m", "\033[33m", "\033[31m", "\033[2m" };
 	for (size_t i = 0; i < r->n; i++) {
 		const struct check *c = &r->checks[i];
 		char lat[32] = "";
 		if (c->latency_ms >= 0)
 			snprintf(lat, sizeof(lat), " (%.1f ms)", c->latency_ms);
-		printf("  [%-4s] %s%s: %s\n", status_word(c->status), c->name, lat, c->detail);
+		fprintf(f, "%3zu %s%s%s %s%s: %s\n", i + 1, color ? tint[c->status] : "", mark[c->status],
+			color ? "\033[0m" : "", c->name, lat, c->detail);
 		if (c->status == CHECK_FAIL || c->status == CHECK_WARN) {
 			if (c->status == CHECK_FAIL)
-				printf("         class: %s\n", fw_class_name(c->cls));
+				fprintf(f, "      cause: %s\n", fw_class_name(c->cls));
 			if (c->fix[0])
-				printf("         fix: %s\n", c->fix);
+				fprintf(f, "      fix: %s\n", c->fix);
 		}
 	}
+}
+
+static void print_human(const struct checklist *r, bool ok)
+{
+	printf("flywheel %s (deadline %llu ms, took %.0f ms)\n", r->command, (unsigned long long)r->timeout_ms,
+	       (double)r->elapsed_ns / 1e6);
+	checklist_print_checks(r, stdout);
 	if (r->chosen_cache[0])
-		printf("cache: %s — %s\n", r->chosen_cache, r->chosen_why);
+		printf("cache: %s (%s)\n", r->chosen_cache, r->chosen_why);
 	if (r->chosen_exec[0])
 		printf("executor: %s\n", r->chosen_exec);
 	printf("%s\n", ok ? "result: all checks passed" : "result: some checks failed (see fix lines)");
 }
-
-/* Endpoints to probe, owned here. */
-struct targets {
-	struct endpoint eps[PROBE_TARGETS_MAX];
-	struct probe_target t[PROBE_TARGETS_MAX];
-	bool needed[PROBE_TARGETS_MAX]; /* the plan needs this role */
-	size_t n;
-};
 
 static void targets_release(struct targets *ts)
 {
@@ -145,7 +127,7 @@ static void targets_release(struct targets *ts)
 	ts->n = 0;
 }
 
-static int target_add(struct run *r, struct targets *ts, const char *url, enum probe_role role, bool upload,
+static int target_add(struct checklist *r, struct targets *ts, const char *url, enum probe_role role, bool upload,
 		      const struct fw_plan *p, const struct auth *a, bool needed)
 {
 	if (ts->n >= PROBE_TARGETS_MAX)
@@ -207,7 +189,7 @@ static void store_verdicts(const struct config *c, const struct targets *ts, con
 	}
 }
 
-static int parse_args(struct run *r, int argc, char **argv, struct strv *urls, struct fw_error *err)
+static int parse_args(struct checklist *r, int argc, char **argv, struct strv *urls, struct fw_error *err)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -251,47 +233,59 @@ static void describe_credentials(const struct auth *a, char *buf, size_t len)
 		snprintf(buf, len, "none configured");
 }
 
-static int run_command(struct run *r, int argc, char **argv)
+void doctor_state_init(struct doctor_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	config_init(&st->cfg);
+	plan_init(&st->plan);
+	auth_init(&st->auth);
+}
+
+void doctor_state_release(struct doctor_state *st)
+{
+	targets_release(&st->ts);
+	auth_release(&st->auth);
+	plan_release(&st->plan);
+	config_release(&st->cfg);
+}
+
+int doctor_checks(struct checklist *r, const struct strv *urls, struct doctor_state *st)
 {
 	struct fw_error err = { 0 };
-	struct strv urls;
-	strv_init(&urls);
-	urls.max = PROBE_TARGETS_MAX;
-	if (parse_args(r, argc, argv, &urls, &err) < 0) {
-		report_error(&err);
-		strv_release(&urls);
-		return FW_EX_USAGE;
-	}
-	uint64_t start = now_ns();
-	struct config c;
-	config_init(&c);
-	struct fw_plan p;
-	plan_init(&p);
-	struct auth a;
-	auth_init(&a);
-	struct targets ts = { 0 };
-	struct probe_result res[PROBE_TARGETS_MAX];
+	struct config *cp = &st->cfg;
+	struct fw_plan *pp = &st->plan;
+	struct auth *ap = &st->auth;
+	struct targets *tsp = &st->ts;
+	struct probe_result *res = st->res;
 	int rc = 0;
 	bool config_ok = false;
 
 	struct config_opts o = { 0 };
-	struct bazel_version bv = { 0 };
-	if (config_load(&c, &o, &err) == 0) {
-		const char *want = config_get(&c, CFG_BAZEL_VERSION);
-		if (want)
-			bazel_version_parse(want, &bv);
-		struct policy_opts po = { .version = &bv };
-		if (policy_build(&c, &po, &p, NULL, &err) == 0)
+	struct bazel_version *bvp = &st->version;
+	if (config_load(cp, &o, &err) == 0) {
+		/* the real Bazel's version decides the credential route (found, not run when cached) */
+		struct bazel_found found;
+		bazel_found_init(&found);
+		const char *cfg_bin = cp->v[CFG_BAZEL_REAL].layer == LAYER_ENV ? NULL : config_get(cp, CFG_BAZEL_REAL);
+		struct fw_error ferr = { 0 };
+		if (bazel_find(environ, cfg_bin, &found, &ferr) == 0)
+			bazel_detect_version(&found, cp->workspace, environ, config_get(cp, CFG_BAZEL_VERSION), NULL, bvp);
+		else if (config_get(cp, CFG_BAZEL_VERSION))
+			bazel_version_parse(config_get(cp, CFG_BAZEL_VERSION), bvp);
+		bazel_found_release(&found);
+		struct policy_opts po = { .version = bvp };
+		if (policy_build(cp, &po, pp, NULL, &err) == 0)
 			config_ok = true;
 	}
+	st->config_ok = config_ok;
 	if (!r->timeout_ms)
-		r->timeout_ms = config_ok || fw_error_isset(&err) ? config_get_u64(&c, CFG_PROBE_TIMEOUT_MS, PROBE_DEFAULT_TIMEOUT_MS)
+		r->timeout_ms = config_ok || fw_error_isset(&err) ? config_get_u64(cp, CFG_PROBE_TIMEOUT_MS, PROBE_DEFAULT_TIMEOUT_MS)
 								 : PROBE_DEFAULT_TIMEOUT_MS;
 	if (!config_ok) {
 		if (r->for_launch) {
 			report_error(&err);
 			rc = err.exit_code ? err.exit_code : FW_EX_CONFIG;
-			goto out;
+			return rc;
 		}
 		struct check *ck = check_add(r, "config", CHECK_FAIL);
 		check_from_error(ck, &err);
@@ -304,31 +298,31 @@ static int run_command(struct run *r, int argc, char **argv)
 		}
 	} else if (!r->for_launch) {
 		struct check *ck = check_add(r, "config", CHECK_OK);
-		snprintf(ck->detail, sizeof(ck->detail), "mode %s%s%s", fw_mode_name(p.mode),
-			 p.instance_name ? ", instance " : "", p.instance_name ? p.instance_name : "");
+		snprintf(ck->detail, sizeof(ck->detail), "mode %s%s%s", fw_mode_name(pp->mode),
+			 pp->instance_name ? ", instance " : "", pp->instance_name ? pp->instance_name : "");
 	}
-	if (r->for_launch && p.mode == FW_MODE_LOCAL)
-		goto out;
+	if (r->for_launch && pp->mode == FW_MODE_LOCAL)
+		return rc;
 
 	/* credentials: loaded once, shown by name only */
 	fw_error_clear(&err);
-	if (config_ok && p.has_credentials) {
-		if (auth_load_config(&c, NULL, &a, &err) < 0) {
+	if (config_ok && pp->has_credentials) {
+		if (auth_load_config(cp, NULL, ap, &err) < 0) {
 			if (r->for_launch) {
 				report_error(&err);
 				rc = err.exit_code ? err.exit_code : FW_EX_NOPERM;
-				goto out;
+				return rc;
 			}
 			check_from_error(check_add(r, "credentials", CHECK_FAIL), &err);
 		} else if (!r->for_launch) {
 			struct check *ck = check_add(r, "credentials", CHECK_OK);
-			describe_credentials(&a, ck->detail, sizeof(ck->detail));
-			if (p.cred == FW_CRED_RCFILE) {
+			describe_credentials(ap, ck->detail, sizeof(ck->detail));
+			if (pp->cred == FW_CRED_RCFILE) {
 				ck->status = CHECK_WARN;
 				size_t dl = strlen(ck->detail);
 				snprintf(ck->detail + dl, sizeof(ck->detail) - dl,
 					 "; this Bazel version (%s) has no credential-helper protocol and copies header values into its own output-base logs",
-					 bv.known ? bv.raw : "unknown");
+					 bvp->known ? bvp->raw : "unknown");
 				snprintf(ck->fix, sizeof(ck->fix),
 					 "use Bazel 5.4 or newer; meanwhile flywheel passes headers in a private 0600 rc file and keeps the output user root 0700");
 			}
@@ -336,41 +330,41 @@ static int run_command(struct run *r, int argc, char **argv)
 	}
 
 	/* endpoints */
-	if (urls.n) {
-		for (size_t i = 0; i < urls.n; i++)
-			target_add(r, &ts, urls.v[i], PROBE_ROLE_CACHE, false, config_ok ? &p : NULL, &a, true);
+	if (urls->n) {
+		for (size_t i = 0; i < urls->n; i++)
+			target_add(r, tsp, urls->v[i], PROBE_ROLE_CACHE, false, config_ok ? pp : NULL, ap, true);
 	} else if (config_ok) {
-		bool exec_mode = p.mode == FW_MODE_EXECUTOR;
+		bool exec_mode = pp->mode == FW_MODE_EXECUTOR;
 		if (exec_mode) {
-			target_add(r, &ts, p.executor_url, PROBE_ROLE_EXECUTOR, p.upload, &p, &a, true);
-			if (p.cache_url && strcmp(p.cache_url, p.executor_url) != 0)
-				target_add(r, &ts, p.cache_url, PROBE_ROLE_CACHE, p.upload, &p, &a, true);
-		} else if (!r->for_launch || p.mode == FW_MODE_CACHE) {
-			for (size_t i = 0; i < p.cache_candidates.n; i++)
-				target_add(r, &ts, p.cache_candidates.v[i], PROBE_ROLE_CACHE, p.upload, &p, &a,
-					   p.mode == FW_MODE_CACHE);
-			const char *ex = config_get(&c, CFG_REMOTE_EXECUTOR);
+			target_add(r, tsp, pp->executor_url, PROBE_ROLE_EXECUTOR, pp->upload, pp, ap, true);
+			if (pp->cache_url && strcmp(pp->cache_url, pp->executor_url) != 0)
+				target_add(r, tsp, pp->cache_url, PROBE_ROLE_CACHE, pp->upload, pp, ap, true);
+		} else if (!r->for_launch || pp->mode == FW_MODE_CACHE) {
+			for (size_t i = 0; i < pp->cache_candidates.n; i++)
+				target_add(r, tsp, pp->cache_candidates.v[i], PROBE_ROLE_CACHE, pp->upload, pp, ap,
+					   pp->mode == FW_MODE_CACHE);
+			const char *ex = config_get(cp, CFG_REMOTE_EXECUTOR);
 			if (ex && !r->for_launch)
-				target_add(r, &ts, ex, PROBE_ROLE_EXECUTOR, p.upload, &p, &a, false);
+				target_add(r, tsp, ex, PROBE_ROLE_EXECUTOR, pp->upload, pp, ap, false);
 		}
 	}
-	if (ts.n == 0 && !r->for_launch && config_ok && !urls.n) {
+	if (tsp->n == 0 && !r->for_launch && config_ok && !urls->n) {
 		struct check *ck = check_add(r, "endpoints", CHECK_SKIP);
 		snprintf(ck->detail, sizeof(ck->detail), "no remote cache or executor configured: local builds");
 	}
-	if (ts.n) {
+	if (tsp->n) {
 		fw_error_clear(&err);
-		if (probe_run(ts.t, ts.n, r->timeout_ms, res, &err) < 0) {
+		if (probe_run(tsp->t, tsp->n, r->timeout_ms, res, &err) < 0) {
 			report_error(&err);
 			rc = err.exit_code ? err.exit_code : FW_EX_SOFTWARE;
-			goto out;
+			return rc;
 		}
 		if (!r->doctor && config_ok)
-			store_verdicts(&c, &ts, res);
+			store_verdicts(cp, tsp, res);
 		size_t cache_idx[PROBE_TARGETS_MAX], nc = 0, check_of[PROBE_TARGETS_MAX];
 		bool exec_needed = false, exec_ok = false;
-		for (size_t i = 0; i < ts.n; i++) {
-			const struct probe_target *t = &ts.t[i];
+		for (size_t i = 0; i < tsp->n; i++) {
+			const struct probe_target *t = &tsp->t[i];
 			char name[FW_ERROR_SUBJECT_MAX];
 			snprintf(name, sizeof(name), "%s %s", t->role == PROBE_ROLE_EXECUTOR ? "executor" : "cache", t->ep->url);
 			check_of[i] = r->n;
@@ -382,31 +376,35 @@ static int run_command(struct run *r, int argc, char **argv)
 				check_from_error(ck, &res[i].err);
 			if (t->role == PROBE_ROLE_CACHE)
 				cache_idx[nc++] = i;
-			else if (ts.needed[i]) {
+			else if (tsp->needed[i]) {
 				exec_needed = true;
 				exec_ok = res[i].healthy;
-				if (exec_ok)
+				if (exec_ok) {
 					snprintf(r->chosen_exec, sizeof(r->chosen_exec), "%s", t->ep->url);
+					r->chosen_latency_ms = (double)res[i].latency_ns / 1e6;
+				}
 			}
-			if (!res[i].healthy && !ts.needed[i] && !urls.n)
+			if (!res[i].healthy && !tsp->needed[i] && !urls->n)
 				ck->status = CHECK_WARN; /* configured, but this run does not use it */
 		}
 		bool cache_needed = false;
 		for (size_t k = 0; k < nc; k++)
-			cache_needed |= ts.needed[cache_idx[k]];
+			cache_needed |= tsp->needed[cache_idx[k]];
 		int best = nc ? probe_pick(res, cache_idx, nc, r->chosen_why, sizeof(r->chosen_why)) : -1;
 		if (best >= 0) {
-			snprintf(r->chosen_cache, sizeof(r->chosen_cache), "%s", ts.t[best].ep->url);
+			snprintf(r->chosen_cache, sizeof(r->chosen_cache), "%s", tsp->t[best].ep->url);
+			if (!r->chosen_exec[0])
+				r->chosen_latency_ms = (double)res[best].latency_ns / 1e6;
 			/* one healthy cache of a list is enough: the others only warn */
-			if (!urls.n)
+			if (!urls->n)
 				for (size_t k = 0; k < nc; k++)
 					if (!res[cache_idx[k]].healthy && check_of[cache_idx[k]] < r->n)
 						r->checks[check_of[cache_idx[k]]].status = CHECK_WARN;
 		}
 		if ((cache_needed && best < 0) || (exec_needed && !exec_ok))
 			rc = FW_EX_UNAVAILABLE;
-		if (urls.n)
-			for (size_t i = 0; i < ts.n; i++)
+		if (urls->n)
+			for (size_t i = 0; i < tsp->n; i++)
 				if (!res[i].healthy)
 					rc = FW_EX_UNAVAILABLE;
 	}
@@ -415,25 +413,44 @@ static int run_command(struct run *r, int argc, char **argv)
 			rc = r->doctor ? FW_EX_FAIL : FW_EX_UNAVAILABLE;
 	if (r->doctor && rc != 0)
 		rc = FW_EX_FAIL;
-out:
+	return rc;
+}
+
+static int run_command(struct checklist *r, int argc, char **argv)
+{
+	struct fw_error err = { 0 };
+	struct strv urls;
+	strv_init(&urls);
+	urls.max = PROBE_TARGETS_MAX;
+	if (parse_args(r, argc, argv, &urls, &err) < 0) {
+		report_error(&err);
+		strv_release(&urls);
+		return FW_EX_USAGE;
+	}
+	uint64_t start = now_ns();
+	struct doctor_state *st = calloc(1, sizeof(*st));
+	if (!st) {
+		strv_release(&urls);
+		return FW_EX_OSERR;
+	}
+	doctor_state_init(st);
+	int rc = doctor_checks(r, &urls, st);
 	r->elapsed_ns = now_ns() - start;
 	if (!r->for_launch && (rc == 0 || rc == FW_EX_FAIL || rc == FW_EX_UNAVAILABLE || r->n)) {
 		if (r->json)
-			print_json(r, rc == 0);
+			checklist_print_json(r, rc == 0, NULL);
 		else
 			print_human(r, rc == 0);
 	}
-	targets_release(&ts);
-	auth_release(&a);
-	plan_release(&p);
-	config_release(&c);
+	doctor_state_release(st);
+	free(st);
 	strv_release(&urls);
 	return rc;
 }
 
 int cmd_probe(int argc, char **argv)
 {
-	struct run *r = calloc(1, sizeof(*r));
+	struct checklist *r = calloc(1, sizeof(*r));
 	if (!r)
 		return FW_EX_OSERR;
 	r->command = "probe";
@@ -444,7 +461,7 @@ int cmd_probe(int argc, char **argv)
 
 int cmd_doctor(int argc, char **argv)
 {
-	struct run *r = calloc(1, sizeof(*r));
+	struct checklist *r = calloc(1, sizeof(*r));
 	if (!r)
 		return FW_EX_OSERR;
 	r->command = "doctor";

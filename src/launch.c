@@ -705,22 +705,12 @@ static int explain_json(struct launch *l)
 
 /* ---- exec -------------------------------------------------------------------------- */
 
-/* Undo what could have been inherited or changed before handing the process
- * to Bazel: an empty signal mask and default dispositions. */
-static void reset_signals(void)
-{
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
-}
-
+/* The launcher installs no signal handler and never changes its signal mask,
+ * so there is nothing to undo before execve: Bazel inherits exactly what the
+ * caller gave flywheel (ignored signals included, as with env(1) or nice(1)). */
 static int exec_bazel(struct launch *l)
 {
 	fflush(NULL);
-	reset_signals();
 	execve(l->found.path, l->argv.v, l->envp.v);
 	int e = errno;
 	fw_error_set(&l->err, FW_CLASS_BAZEL_NOT_FOUND, e == ENOENT ? FW_EX_NOTFOUND : FW_EX_NOEXEC, l->found.path,
@@ -896,10 +886,35 @@ static int prepare_evidence(struct launch *l)
 	return 0;
 }
 
+/* A BAZEL_REAL or tools/bazel that leads back to flywheel through a script
+ * (which the inode check cannot see) would start flywheel again and again:
+ * every launch counts itself in FLYWHEEL_DEPTH, which Bazel and the version
+ * probe inherit, and a chain this deep stops. */
+#define LAUNCH_DEPTH_MAX 8
+
+static int count_depth(struct launch *l)
+{
+	uint64_t depth = 0;
+	const char *d = getenv("FLYWHEEL_DEPTH");
+	if (d && parse_u64(d, 1000, &depth) < 0)
+		depth = 0;
+	if (depth >= LAUNCH_DEPTH_MAX)
+		return fw_error_set(&l->err, FW_CLASS_BAZEL_NOT_FOUND, FW_EX_NOTFOUND, "bazel",
+				    "point BAZEL_REAL (or BAZEL_BIN) at the real Bazel, not at a wrapper that runs flywheel",
+				    "flywheel was started %llu times in a chain: the Bazel it runs leads back to flywheel",
+				    (unsigned long long)depth);
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)depth + 1);
+	setenv("FLYWHEEL_DEPTH", buf, 1);
+	return 0;
+}
+
 int launch_prepare(struct launch *l, int argc, char **args)
 {
 	bool explain = l->flags & LAUNCH_EXPLAIN;
-	struct config_opts co = { .opt_mode = l->o->mode };
+	if (!explain && count_depth(l) < 0)
+		return -1;
+	struct config_opts co = { .opt_mode = l->o->mode, .workspace = l->o->workspace };
 	if (config_load(&l->cfg, &co, &l->err) < 0)
 		return -1;
 	if ((l->flags & LAUNCH_PREFER_EXECUTOR) && !config_get(&l->cfg, CFG_MODE) &&

@@ -30,6 +30,7 @@ static const char usage_text[] =
 	"  eligibility check|show      validate the target-class eligibility manifest\n"
 	"  credential-helper get       Bazel credential-helper protocol\n"
 	"  vendor DIR                  install the static binary and a tools/bazel shim\n"
+	"  nix-check [--narinfo HASH]  Nix substituters reachable and signed by trusted keys\n"
 	"  version\n"
 	"\n"
 	"Invoked as 'bazel' it behaves as 'flywheel bazel'. See flywheel(1).\n";
@@ -37,8 +38,65 @@ static const char usage_text[] =
 /* Commands flywheel-net runs. */
 static const char *const net_commands[] = {
 	"probe", "doctor", "stage", "lock", "inputs", "keygen", "sign", "verify",
-	"proof", "dev-attach", "vendor",
+	"proof", "dev-attach", "vendor", "nix-check",
 };
+
+/* `flywheel COMMAND --help`: one table, answered by the launcher for every
+ * command (bazel's --help belongs to Bazel and is passed through). */
+static const struct {
+	const char *cmd;
+	const char *text;
+} command_help[] = {
+	{ "explain", "usage: flywheel [--mode=M] [--json] explain [BAZEL-ARGS...]\n"
+		     "Print the argv flywheel would exec (header values redacted), every injected option and\n"
+		     "its fate, each decision, and every effective setting with the layer that set it.\n" },
+	{ "dev-attach", "usage: flywheel dev-attach [--json] [--write-env] [--no-round-trip]\n"
+			"Check Bazel, configuration, credentials, every endpoint, eligibility, Nix substituters,\n"
+			"inputs and disk, then build a nonce target twice through flywheel. Exit 0 only when attached.\n" },
+	{ "doctor", "usage: flywheel doctor [--json] [--timeout-ms=N]\n"
+		    "Every check (configuration, credentials, endpoints), no writes, no Bazel server started.\n" },
+	{ "probe", "usage: flywheel probe [--json] [--timeout-ms=N] [URL...]\n"
+		   "Resolve and probe the configured endpoints (or the URLs given) in parallel under one\n"
+		   "deadline: reachability, TLS, auth, capabilities, latency. Stores the verdicts.\n" },
+	{ "stage", "usage: flywheel stage [--manifest F] [--distdir D]... [--repository-cache D] [--trust PUB]...\n"
+		   "                      [--allow-unsigned] [--offline] [--verify] [--json]\n"
+		   "Verify the signed manifest, then fetch and verify every input into the distdirs and the\n"
+		   "repository cache. --offline uses only what is on disk; --verify re-hashes everything.\n" },
+	{ "lock", "usage: flywheel lock [--manifest F] [--url-base URL]... [--status S] URL|FILE...\n"
+		  "       flywheel lock --from-audit FILE\n"
+		  "Add or refresh manifest entries (sha256, size, urls); the output is deterministic.\n" },
+	{ "inputs", "usage: flywheel inputs audit --bep FILE [--manifest F] [--json] [--out F] [--strict]\n"
+		    "       flywheel inputs coverage [--manifest F] [--json]\n"
+		    "       flywheel inputs check-downloader-config FILE\n"
+		    "What Bazel fetched outside the manifest, whether required inputs are staged, and whether\n"
+		    "a downloader config has the traps Bazel fails on silently.\n" },
+	{ "keygen", "usage: flywheel keygen NAME\nWrite NAME.key (0600) and NAME.pub (Ed25519, name:base64).\n" },
+	{ "sign", "usage: flywheel sign --key NAME.key MANIFEST\nWrite the detached signature MANIFEST.sig.\n" },
+	{ "verify", "usage: flywheel verify [--trust NAME.pub]... MANIFEST\n"
+		    "Check MANIFEST.sig against the trusted keys, the expiry and the rollback record.\n" },
+	{ "proof", "usage: flywheel proof [--class NAME] [--out FILE] [--test] -- TARGETS\n"
+		   "Build with forced remote execution and write proof-result.json; exit 0 only when the\n"
+		   "executor ran more than zero processes.\n" },
+	{ "eligibility", "usage: flywheel eligibility check [FILE] [-- TARGETS]\n"
+			 "       flywheel eligibility show [FILE]\n"
+			 "Validate the target-class eligibility manifest, or list its classes.\n" },
+	{ "credential-helper", "usage: flywheel credential-helper get < {\"uri\": \"...\"}\n"
+			       "Bazel's credential-helper protocol: headers for the configured remotes only.\n" },
+	{ "vendor", "usage: flywheel vendor [--force] [--allow-dynamic] DIR\n"
+		    "Install the static flywheel binary, its SHA-256 and a tools/bazel shim into the spoke\n"
+		    "repository DIR.\n" },
+	{ "nix-check", "usage: flywheel nix-check [--nix-conf FILE] [--narinfo HASH] [--timeout-ms N] [--json]\n"
+		       "Nix substituters reachable, StoreDir right, a narinfo signed by a trusted key.\n" },
+	{ "version", "usage: flywheel version\nPrint flywheel's version.\n" },
+};
+
+static const char *help_for(const char *cmd)
+{
+	for (size_t i = 0; i < FW_ARRAY_SIZE(command_help); i++)
+		if (strcmp(command_help[i].cmd, cmd) == 0)
+			return command_help[i].text;
+	return NULL;
+}
 
 static int usage_error(const char *what, const char *arg)
 {
@@ -125,6 +183,10 @@ int main(int argc, char **argv)
 		return FW_EX_USAGE;
 	}
 	const char *cmd = argv[i];
+	if (i + 1 < argc && (strcmp(argv[i + 1], "--help") == 0 || strcmp(argv[i + 1], "-h") == 0) && help_for(cmd)) {
+		fputs(help_for(cmd), stdout);
+		return 0;
+	}
 	if (strcmp(cmd, "bazel") == 0) {
 		/* `flywheel bazel --report ...`: Bazel has no such startup option */
 		if (i + 1 < argc && strcmp(argv[i + 1], "--report") == 0) {

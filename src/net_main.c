@@ -9,6 +9,7 @@
 
 #include "flywheel/audit.h"
 #include "flywheel/bazel_report.h"
+#include "flywheel/devattach.h"
 #include "flywheel/error.h"
 #include "flywheel/report.h"
 #include "flywheel/probe.h"
@@ -26,6 +27,7 @@ struct net_command {
 
 static const struct net_command net_commands[] = {
 	{ "bazel-report", cmd_bazel_report },
+	{ "dev-attach", cmd_dev_attach },
 	{ "probe", cmd_probe },
 	{ "doctor", cmd_doctor },
 	{ "keygen", cmd_keygen },

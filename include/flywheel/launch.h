@@ -28,6 +28,7 @@ struct launch_opts {
 	bool quiet;         /* -q */
 	bool strict;        /* --strict: ineligible targets refuse executor mode instead of falling back */
 	const char *report; /* --report[=FILE]: "" for the default file, NULL: no report */
+	const char *workspace; /* configuration from this workspace (NULL: found from the cwd) */
 };
 
 enum {
