@@ -233,7 +233,8 @@ static int run_once(const struct child_opts *o, const sigset_t *orig_mask, int s
 		if (pipe_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
 			ssize_t r = read(outpipe[0], buf, sizeof(buf));
 			if (r > 0) {
-				write_all(STDERR_FILENO, buf, (size_t)r);
+				if (!o->quiet)
+					write_all(STDERR_FILENO, buf, (size_t)r);
 				tail_add(t, buf, (size_t)r);
 			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
 				pipe_open = false;

@@ -178,22 +178,24 @@ static void check_nix(struct attach *a)
 	if (!rep)
 		return;
 	if (narinfo_check_substituters(&o, rep, &err) < 0) {
-		struct check *c = check_add(&a->list, "nix", CHECK_FAIL);
+		struct check *c = check_add(&a->list, "nix", CHECK_WARN);
 		check_from_error(c, &err);
-		note_failure(a, c, FW_EX_UNAVAILABLE);
+		c->status = CHECK_WARN;
 		free(rep);
 		return;
 	}
+	/* A broken substituter is shown with its fix but does not keep Bazel from
+	 * attaching: it affects the Nix devshell, not the remote cache.  (An
+	 * unknown signing key is still a failure of that substituter: nothing
+	 * from it is trusted.) */
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct narinfo_check *n = &rep->checks[i];
-		static const enum check_status map[] = { CHECK_OK, CHECK_WARN, CHECK_FAIL, CHECK_SKIP };
+		static const enum check_status map[] = { CHECK_OK, CHECK_WARN, CHECK_WARN, CHECK_SKIP };
 		struct check *c = check_add(&a->list, n->name, map[n->status]);
 		c->latency_ms = n->latency_ms;
 		c->cls = n->cls;
-		snprintf(c->detail, sizeof(c->detail), "%s", n->detail);
+		snprintf(c->detail, sizeof(c->detail), "%s%s", n->status == NARINFO_FAIL ? "failed: " : "", n->detail);
 		snprintf(c->fix, sizeof(c->fix), "%s", n->fix);
-		if (c->status == CHECK_FAIL)
-			note_failure(a, c, FW_EX_UNAVAILABLE);
 	}
 	free(rep);
 }
@@ -217,7 +219,7 @@ static int run_self(const char *const *args, struct child_result *res)
 			strv_release(&av);
 			return -ENOMEM;
 		}
-	struct child_opts co = { .argv = av.v, .capture_stderr = true };
+	struct child_opts co = { .argv = av.v, .capture_stderr = true, .quiet = true };
 	struct fw_error err = { 0 };
 	int r = child_run(&co, res, &err);
 	strv_release(&av);
@@ -347,7 +349,7 @@ static int trip_run(struct attach *a, const char *ws, const char *ob, const char
 	}
 	struct child_result *res = calloc(1, sizeof(*res));
 	struct fw_error err = { 0 };
-	struct child_opts co = { .argv = l.argv.v, .envp = l.envp.v, .capture_stderr = true };
+	struct child_opts co = { .argv = l.argv.v, .envp = l.envp.v, .capture_stderr = true, .quiet = true };
 	if (res && chdir(ws) == 0) {
 		if (child_run(&co, res, &err) == 0) {
 			ret->status = res->status;

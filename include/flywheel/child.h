@@ -28,6 +28,7 @@ struct child_opts {
 	char *const *argv;        /* argv[0]: absolute path of the program */
 	char *const *envp;        /* NULL: the current environment */
 	bool capture_stderr;      /* pass stderr through a pipe and keep a tail */
+	bool quiet;               /* with capture_stderr: keep the tail only, print nothing */
 	unsigned quota_retries;   /* retries after exit 34 + RESOURCE_EXHAUSTED (<= CHILD_QUOTA_RETRIES_MAX) */
 	uint64_t backoff_base_ms; /* first wait before jitter (0: 2000) */
 	uint64_t backoff_max_ms;  /* cap of one wait (0: 60000; <= CHILD_BACKOFF_MAX_MS) */

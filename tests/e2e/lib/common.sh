@@ -6,7 +6,7 @@
 # that runs every registered cleanup (last registered first), then removes the temp
 # dir (kept when E2E_KEEP=1).  Never install your own EXIT trap: use on_exit.
 #
-# Variables set on sourcing:
+# Variables set on sourcing (also NIX_CONF_DIR: an empty private dir):
 #   E2E_NAME       test name (basename of the script without .sh)
 #   TMPD           private temp dir, removed at exit
 #   FLYWHEEL       the flywheel binary under test ($FLYWHEEL_BIN from meson, else build/flywheel)
@@ -71,7 +71,10 @@ unset _v
 
 TMPD=$(mktemp -d "${TMPDIR:-/tmp}/fw-e2e-$E2E_NAME.XXXXXX")
 export HOME=$TMPD/home XDG_CONFIG_HOME=$TMPD/home/.config
-mkdir -p "$HOME" "$XDG_CONFIG_HOME"
+# no test reads the machine's nix.conf (whose default substituter is on the internet)
+export NIX_CONF_DIR=$TMPD/home/nix-conf NIX_CONFIG=
+unset NIX_CONFIG
+mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$NIX_CONF_DIR"
 export NO_COLOR=1
 
 _e2e_cleanups=()
