@@ -69,3 +69,14 @@ else
 fi
 meson compile -C "$build_dir"
 say "built in $build_dir"
+
+# ---- npm: a real Bazelisk for the version-resolution test ----------------------
+# (pinned; it never downloads a Bazel in the tests: they serve a fake one on loopback)
+bazelisk_dir=$build_dir/npm
+bazelisk_version=1.28.1
+if [[ ! -x "$bazelisk_dir/node_modules/@bazel/bazelisk/bazelisk-linux_amd64" ]] ||
+	! grep -q "\"version\": \"$bazelisk_version\"" "$bazelisk_dir/node_modules/@bazel/bazelisk/package.json" 2>/dev/null; then
+	say "installing @bazel/bazelisk@$bazelisk_version into $bazelisk_dir"
+	mkdir -p "$bazelisk_dir"
+	npm install --silent --no-audit --no-fund --prefix "$bazelisk_dir" "@bazel/bazelisk@$bazelisk_version" >/dev/null
+fi
