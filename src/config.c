@@ -582,9 +582,11 @@ int config_load(struct config *c, const struct config_opts *o, struct fw_error *
 	c->ci = ci && *ci && strcmp(ci, "false") != 0 && strcmp(ci, "0") != 0;
 	c->interactive = isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1;
 
-	if (o && o->workspace)
+	if (o && o->workspace) {
 		c->workspace = fw_strdup(o->workspace);
-	else
+		if (!c->workspace) /* never load as if there were no repository policy */
+			return fw_error_set(err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "config", NULL, "out of memory");
+	} else
 		c->workspace = find_workspace(cwd);
 
 	if (c->workspace) {

@@ -426,13 +426,16 @@ int manifest_write(const struct manifest *m, char **ret, struct fw_error *err)
 			ok = !json_object_set_new(o, "status", json_string(input_status_name(in->status)));
 		if (ok && in->canonical_urls.n)
 			ok = !json_object_set_new(o, "canonical_urls", urls_json(&in->canonical_urls));
-		ok = ok && !json_array_append_new(inputs, o);
-		if (!ok && o)
+		/* the *_new calls consume their value even when they fail */
+		if (ok)
+			ok = !json_array_append_new(inputs, o);
+		else
 			json_decref(o);
 	}
+	bool inputs_given = ok;
 	ok = ok && !json_object_set_new(root, "inputs", inputs);
 	if (!ok) {
-		if (!root || json_object_get(root, "inputs") != inputs)
+		if (!inputs_given)
 			json_decref(inputs);
 		json_decref(root);
 		return fw_error_set(err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "manifest", NULL,

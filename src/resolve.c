@@ -143,7 +143,8 @@ int resolve_run(struct resolve_query *q, size_t n, uint64_t deadline_ns, struct 
 			short ev = 0;
 			if (ARES_GETSOCK_READABLE(bits, i))
 				ev |= POLLIN;
-			if (ARES_GETSOCK_WRITABLE(bits, i))
+			/* c-ares' ARES_GETSOCK_WRITABLE shifts a signed 1 by up to 31 (undefined) */
+			if ((unsigned)bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
 				ev |= POLLOUT;
 			if (ev)
 				pfd[nfds++] = (struct pollfd){ .fd = socks[i], .events = ev };

@@ -270,7 +270,8 @@ int stagecheck_record_read(const char *record_path, struct stagecheck_record *re
 		stagecheck_record_release(&rec);
 		return r;
 	}
-	qsort(rec.files, rec.n_files, sizeof(*rec.files), file_cmp);
+	if (rec.n_files > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(rec.files, rec.n_files, sizeof(*rec.files), file_cmp);
 	*ret = rec;
 	return 0;
 }
@@ -311,7 +312,8 @@ int stagecheck_record_write(const char *record_path, const struct stagecheck_rec
 		return -ENOMEM;
 	if (r->n_files)
 		memcpy(sorted, r->files, r->n_files * sizeof(*sorted));
-	qsort(sorted, r->n_files, sizeof(*sorted), file_cmp);
+	if (r->n_files > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(sorted, r->n_files, sizeof(*sorted), file_cmp);
 
 	size_t cap = 256 + strlen(r->identity);
 	for (size_t i = 0; i < r->n_files; i++)

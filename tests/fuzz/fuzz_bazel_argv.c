@@ -1,0 +1,11 @@
+/* fuzz_bazel_argv.c - libFuzzer entry for the bazel_argv parser (body in fuzz_targets.h). */
+#include "fuzz_targets.h"
+
+#include "flywheel/banned.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_bazel_argv(data, size);
+}

@@ -1,0 +1,11 @@
+/* fuzz_envfile.c - libFuzzer entry for the envfile parser (body in fuzz_targets.h). */
+#include "fuzz_targets.h"
+
+#include "flywheel/banned.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_envfile(data, size);
+}

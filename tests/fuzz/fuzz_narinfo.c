@@ -1,0 +1,11 @@
+/* fuzz_narinfo.c - libFuzzer entry for the narinfo parser (body in fuzz_targets.h). */
+#include "fuzz_targets.h"
+
+#include "flywheel/banned.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_narinfo(data, size);
+}

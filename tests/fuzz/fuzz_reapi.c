@@ -1,0 +1,11 @@
+/* fuzz_reapi.c - libFuzzer entry for the reapi parser (body in fuzz_targets.h). */
+#include "fuzz_targets.h"
+
+#include "flywheel/banned.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_reapi(data, size);
+}
