@@ -50,6 +50,22 @@ if ((meson_rc != 0 && failed == 0)); then
 	failed=1
 fi
 
+# The reliability battery (ASan+UBSan over the unit and e2e suites, valgrind over
+# the unit suite, every fuzzer): each stage counts as one test.  Only for a whole
+# run (no meson test arguments) unless FLYWHEEL_RELIABILITY=0 turns it off.
+if [[ $# -eq 0 && "${FLYWHEEL_RELIABILITY:-1}" != 0 ]]; then
+	rel_log="$build_dir/meson-logs/reliability.log"
+	BUILD_DIR="$build_dir" bash scripts/reliability.sh 2>&1 | tee "$rel_log" || true
+	rel_ok=$(grep -cE '^reliability: [a-z]+: ok' "$rel_log" || true)
+	rel_failed=$(grep -cE '^reliability: [a-z]+: FAILED' "$rel_log" || true)
+	passed=$((passed + rel_ok))
+	failed=$((failed + rel_failed))
+	if ((rel_ok + rel_failed == 0)); then
+		echo "reliability: the battery reported no stage" >&2
+		failed=$((failed + 1))
+	fi
+fi
+
 summary="$passed passed, $failed failed"
 ((skipped > 0)) && summary+=", $skipped skipped"
 printf '%s\n' "$summary"

@@ -126,6 +126,7 @@ int main(int argc, char **argv)
 	/* Secrets may be loaded: no core dump of this process (the flag resets
 	 * on execve, so Bazel keeps the user's own setting). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	fw_json_fail_closed();
 	const char *name = argc > 0 ? base_name(argv[0]) : "flywheel";
 
 	/* Multi-call: as `bazel` every argument belongs to Bazel. */

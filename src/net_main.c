@@ -11,6 +11,7 @@
 #include "flywheel/bazel_report.h"
 #include "flywheel/devattach.h"
 #include "flywheel/error.h"
+#include "flywheel/util.h"
 #include "flywheel/report.h"
 #include "flywheel/probe.h"
 #include "flywheel/sign.h"
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
 	/* Secrets may be loaded: no core dump of this process (the flag resets
 	 * on execve, so Bazel keeps the user's own setting). */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	fw_json_fail_closed();
 	if (argc < 2) {
 		struct fw_error err = { 0 };
 		fw_error_set(&err, FW_CLASS_USAGE, FW_EX_USAGE, "flywheel-net", "run it through flywheel",

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "flywheel/banned.h"
 
 void fw_freep(void *p)
@@ -318,4 +320,21 @@ uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void *fw_malloc_or_abort(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p) {
+		static const char msg[] = "flywheel: out of memory; stopping rather than trusting a partial result\n";
+		ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		(void)w;
+		abort();
+	}
+	return p;
+}
+
+void fw_json_fail_closed(void)
+{
+	json_set_alloc_funcs(fw_malloc_or_abort, free);
 }

@@ -89,6 +89,14 @@ int write_file_atomic(const char *path, const void *data, size_t len, unsigned m
 /* mkdir -p with mode for each created component. */
 int mkdir_p(const char *path, unsigned mode);
 
+/* For libraries that cannot fail cleanly when memory runs out (jansson's lexer
+ * and dumper can drop bytes and still report success): give them this
+ * allocator, which ends the process instead of returning NULL. */
+void *fw_malloc_or_abort(size_t n);
+/* Install fw_malloc_or_abort as jansson's allocator (flywheel and flywheel-net
+ * call it first thing in main). */
+void fw_json_fail_closed(void);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 
