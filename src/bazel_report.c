@@ -14,6 +14,7 @@
 
 #include "flywheel/buildreport.h"
 #include "flywheel/child.h"
+#include "flywheel/coverage.h"
 #include "flywheel/execlog.h"
 #include "flywheel/launch.h"
 #include "flywheel/report.h"
@@ -56,6 +57,30 @@ static bool silent_local_fallback(const struct launch *l, const struct child_res
 		if (strstr(cr->tail, marks[i]))
 			return true;
 	return false;
+}
+
+/* Which downloads of the build just watched came from outside the manifest:
+ * one line naming the first and the fix.  Nothing when the build made none. */
+static void report_outside_downloads(struct launch *l)
+{
+	if (!l->plan.bep_json_path || access(l->plan.bep_json_path, R_OK) != 0)
+		return;
+	struct manifest m;
+	manifest_init(&m);
+	struct audit_result res = { 0 };
+	struct fw_error err = { 0 };
+	if (audit_for_config(&l->cfg, l->plan.bep_json_path, l->plan.manifest, NULL, NULL, 0, &m, &res, &err) == 0 &&
+	    audit_outside_manifest(&res)) {
+		const char *first = NULL;
+		for (size_t i = 0; i < res.n_fetches && !first; i++)
+			if (res.fetches[i].cls == AUDIT_MIRROR || res.fetches[i].cls == AUDIT_UPSTREAM)
+				first = res.fetches[i].url;
+		size_t n = res.n[AUDIT_MIRROR] + res.n[AUDIT_UPSTREAM];
+		report_msg(REPORT_WARN, "%zu download%s came from outside the manifest (first: %s); pin %s: flywheel lock %s",
+			   n, n == 1 ? "" : "s", first ? first : "?", n == 1 ? "it" : "them", first ? first : "URL");
+	}
+	audit_result_release(&res);
+	manifest_release(&m);
 }
 
 int cmd_bazel_report(int argc, char **argv)
@@ -125,6 +150,7 @@ int cmd_bazel_report(int argc, char **argv)
 	if (json && lo.json)
 		fputs(json, stdout);
 
+	report_outside_downloads(&l);
 	if (silent_local_fallback(&l, cr)) {
 		struct fw_error e = { 0 };
 		fw_error_set(&e, FW_CLASS_CONNECT, FW_EX_UNAVAILABLE, in.endpoint,

@@ -220,6 +220,30 @@ static int load_manifest(const char *path, struct manifest *m, struct fw_error *
 	return manifest_parse(data, len, path, m, err);
 }
 
+int audit_for_config(const struct config *cfg, const char *bep, const char *manifest_path, const char *workspace,
+		     const char *const *extra_mirrors, size_t n_extra, struct manifest *m, struct audit_result *ret,
+		     struct fw_error *err)
+{
+	if (manifest_path && load_manifest(manifest_path, m, err) < 0)
+		return -1;
+	_cleanup_strv_ struct strv mirrors;
+	strv_init(&mirrors);
+	for (size_t i = 0; i < n_extra; i++)
+		if (strv_push(&mirrors, extra_mirrors[i]) < 0)
+			return fw_error_set(err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "audit", NULL, "out of memory");
+	if (mirrors_from_config(cfg, &mirrors) < 0)
+		return fw_error_set(err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "audit", NULL, "out of memory");
+	const char *wsdir = workspace ? workspace : cfg->workspace ? cfg->workspace : ".";
+	_cleanup_free_ char *wsfile = fw_asprintf("%s/WORKSPACE", wsdir);
+	if (wsfile && access(wsfile, R_OK) != 0) {
+		free(wsfile);
+		wsfile = fw_asprintf("%s/WORKSPACE.bazel", wsdir);
+	}
+	struct audit_opts o = { .manifest = manifest_path ? m : NULL, .mirrors = (const char *const *)mirrors.v,
+				.n_mirrors = mirrors.n, .workspace_file = wsfile };
+	return audit_run(bep, &o, ret, err);
+}
+
 enum {
 	OPT_MANIFEST = 0x100, OPT_BEP, OPT_JSON, OPT_STRICT, OPT_OUT, OPT_WORKSPACE, OPT_MIRROR,
 	OPT_DISTDIR, OPT_REPO_CACHE, OPT_SIGNATURE, OPT_BAZEL_VERSION, OPT_DIR, OPT_FROM_AUDIT,
@@ -291,30 +315,15 @@ static int inputs_audit(int argc, char **argv)
 	manifest_init(&m);
 	struct audit_result res = { 0 };
 	int ret = 0;
-	_cleanup_free_ char *wsfile = NULL, *text = NULL;
+	_cleanup_free_ char *text = NULL;
 	if (config_load(&cfg, NULL, &err) < 0) {
 		ret = fail(&err);
 		goto out;
 	}
 	if (!manifest && config_get(&cfg, CFG_MANIFEST) && *config_get(&cfg, CFG_MANIFEST))
 		manifest = config_get(&cfg, CFG_MANIFEST);
-	if (manifest && load_manifest(manifest, &m, &err) < 0) {
-		ret = fail(&err);
-		goto out;
-	}
-	if (mirrors_from_config(&cfg, &mirrors) < 0) {
-		ret = FW_EX_SOFTWARE;
-		goto out;
-	}
-	const char *wsdir = workspace ? workspace : cfg.workspace ? cfg.workspace : ".";
-	wsfile = fw_asprintf("%s/WORKSPACE", wsdir);
-	if (wsfile && access(wsfile, R_OK) != 0) {
-		free(wsfile);
-		wsfile = fw_asprintf("%s/WORKSPACE.bazel", wsdir);
-	}
-	struct audit_opts o = { .manifest = manifest ? &m : NULL, .mirrors = (const char *const *)mirrors.v,
-				.n_mirrors = mirrors.n, .workspace_file = wsfile };
-	if (audit_run(bep, &o, &res, &err) < 0) {
+	if (audit_for_config(&cfg, bep, manifest, workspace, (const char *const *)mirrors.v, mirrors.n, &m, &res,
+			     &err) < 0) {
 		ret = fail(&err);
 		goto out;
 	}

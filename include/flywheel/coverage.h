@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "flywheel/audit.h"
+#include "flywheel/config.h"
 #include "flywheel/error.h"
 #include "flywheel/manifest.h"
 #include "flywheel/stagecheck.h"
@@ -48,5 +50,14 @@ void coverage_result_release(struct coverage_result *r);
 
 /* flywheel-coverage/1 JSON (malloc'd, trailing newline). */
 int coverage_result_json(const struct coverage_result *r, const char *manifest_path, char **ret);
+
+/* The audit as `flywheel inputs audit` runs it: the manifest at manifest_path
+ * (NULL: none; parsed into m, which the caller initialised and releases), the
+ * approved mirrors of [mirrors] plus extra_mirrors, and the WORKSPACE rules of
+ * workspace (NULL: cfg's).  Used by the audit command and by the child modes
+ * (the build report) on the build they just watched. */
+int audit_for_config(const struct config *cfg, const char *bep, const char *manifest_path, const char *workspace,
+		     const char *const *extra_mirrors, size_t n_extra, struct manifest *m, struct audit_result *ret,
+		     struct fw_error *err);
 
 #endif
