@@ -192,7 +192,10 @@ int bazel_flags_build(const struct fw_plan *p, const struct bazel_version *v,
 
 	struct bazel_opts *o = &f->cmd;
 	if (p->mode == FW_MODE_EXECUTOR && (scope & BAZEL_SCOPE_EXEC)) {
-		r = bazel_opts_add(o, REQ, "executor mode", "spawn_strategy", "remote");
+		/* Remote for every spawn that may run remotely; one tagged no-remote-exec
+		 * or local runs here (sandboxed, else local).  A remote failure is not a
+		 * reason to move down the list: --remote_local_fallback=false decides that. */
+		r = bazel_opts_add(o, REQ, "executor mode", "spawn_strategy", "remote,sandboxed,local");
 		if (r == 0 && p->jobs)
 			r = bazel_opts_addf(o, DEF, "jobs", "jobs", "%llu", (unsigned long long)p->jobs);
 		if (r < 0)

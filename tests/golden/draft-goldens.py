@@ -98,7 +98,8 @@ def argv(version, case, command):
             cmd.append("--incompatible_remote_local_fallback_for_remote_cache")
         if p["mode"] == "executor":
             cmd.append("--remote_default_exec_properties=gf.platform=" + p["platform"])
-            cmd.append("--spawn_strategy=remote")
+            # remote first; a target tagged no-remote-exec (or local) may still run here
+            cmd.append("--spawn_strategy=remote,sandboxed,local")
             cmd.append("--jobs=50")
     if query and remote and helper and at_least(v, (6, 3, 0)):
         # the helper serves repository downloads from 6.3 (PR #18429)
