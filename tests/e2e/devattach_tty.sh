@@ -7,15 +7,17 @@
 WS=$TMPD/ws
 make_workspace "$WS"
 DEAD=http://127.0.0.1:$(free_port)/cache
-SOCK=$TMPD/tmux.sock
-on_exit "tmux -S '$SOCK' kill-server 2>/dev/null || true"
+TMUX_RUNS=0
 
 # run_in_tmux NO_COLOR-VALUE OUT: start dev-attach in a fresh tmux pane and save the
 # screen, escape codes included, once the verdict line is there
 run_in_tmux() {
 	local nc=$1 out=$2 done=$TMPD/done.$RANDOM
-	tmux -S "$SOCK" kill-server 2>/dev/null || true
-	tmux -S "$SOCK" -f /dev/null new-session -d -x 200 -y 50 \
+	# a server of its own for every run: no race with the previous one's shutdown
+	TMUX_RUNS=$((TMUX_RUNS + 1))
+	local sock=$TMPD/tmux.$TMUX_RUNS.sock
+	on_exit "tmux -S '$sock' kill-server 2>/dev/null || true"
+	tmux -S "$sock" -f /dev/null new-session -d -x 200 -y 50 \
 		"cd '$WS' && env -u NO_COLOR ${nc:+NO_COLOR=$nc} TERM=xterm-256color BAZEL_REAL=/bin/false \
 		 FLYWHEEL_BAZEL_VERSION=4.2.3 GF_BAZEL_LOCAL_PROOF=port-forward BAZEL_REMOTE_CACHE='$DEAD' \
 		 '$FLYWHEEL' dev-attach --no-round-trip; touch '$done'; sleep 30"
@@ -24,7 +26,7 @@ run_in_tmux() {
 		sleep 0.1
 	done
 	[[ -e "$done" ]] || fail "dev-attach did not finish in the terminal"
-	tmux -S "$SOCK" capture-pane -p -e -t 0 >"$out"
+	tmux -S "$sock" capture-pane -p -e -t 0 >"$out"
 }
 
 log "on a terminal: ✓/✗ marks in colour, the verdict line in colour"
@@ -37,11 +39,11 @@ assert_contains "$TMPD/tty.screen" "not attached: cache $DEAD" "verdict on scree
 log "NO_COLOR on a terminal: the same text, no escape codes"
 run_in_tmux 1 "$TMPD/nocolor.screen"
 assert_contains "$TMPD/nocolor.screen" "✗" "a ✗ mark without colour"
-grep -q $'\e\\[3[0-9]m' "$TMPD/nocolor.screen" && fail "colour despite NO_COLOR"
+if grep -q $'\e\\[3[0-9]m' "$TMPD/nocolor.screen"; then fail "colour despite NO_COLOR"; fi
 
 log "in a pipe: no escape codes"
 (cd "$WS" && env -u NO_COLOR BAZEL_REAL=/bin/false FLYWHEEL_BAZEL_VERSION=4.2.3 GF_BAZEL_LOCAL_PROOF=port-forward \
 	BAZEL_REMOTE_CACHE="$DEAD" "$FLYWHEEL" dev-attach --no-round-trip) >"$TMPD/pipe.out" 2>&1 || true
 assert_contains "$TMPD/pipe.out" "✗ cache $DEAD" "✗ line in the pipe"
-grep -q $'\e\\[' "$TMPD/pipe.out" && fail "escape codes in a pipe"
+if grep -q $'\e\\[' "$TMPD/pipe.out"; then fail "escape codes in a pipe"; fi
 pass
