@@ -629,12 +629,7 @@ int audit_result_json(const struct audit_result *r, const char *bep_path, const 
 	json_object_set_new(root, "outside_manifest", json_boolean(audit_outside_manifest(r)));
 	json_object_set_new(root, "fetches", fetches);
 	json_object_set_new(root, "uncovered", uncovered);
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		return -ENOMEM;
-	*ret = fw_asprintf("%s\n", text);
-	free(text);
+	*ret = fw_json_text(root);
 	return *ret ? 0 : -ENOMEM;
 }
 

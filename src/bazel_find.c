@@ -35,15 +35,6 @@ void bazel_found_release(struct bazel_found *b)
 	strv_release(&b->searched);
 }
 
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
-			return envp[i] + n + 1;
-	return NULL;
-}
-
 /* The running program, or, inside flywheel-net, the launcher that started it
  * (FLYWHEEL_SELF): either one on PATH as `bazel` would loop. */
 static bool same_as_self(const struct stat *st)
@@ -104,7 +95,7 @@ static char *absolute(const char *path)
  * path of the first usable candidate, NULL when none. */
 static char *path_lookup(char *const *envp, const char *name, struct strv *searched, enum cand *last)
 {
-	const char *path = env_get(envp, "PATH");
+	const char *path = env_lookup(envp, "PATH");
 	*last = CAND_MISSING;
 	if (!path) {
 		strv_pushf(searched, "%s on PATH: PATH is not set", name);
@@ -183,8 +174,8 @@ int bazel_find(char *const *envp, const char *config_bazel_bin, struct bazel_fou
 		const char *what;
 		const char *value;
 	} explicit[] = {
-		{ "BAZEL_REAL", env_get(envp, "BAZEL_REAL") },
-		{ "BAZEL_BIN", env_get(envp, "BAZEL_BIN") },
+		{ "BAZEL_REAL", env_lookup(envp, "BAZEL_REAL") },
+		{ "BAZEL_BIN", env_lookup(envp, "BAZEL_BIN") },
 		{ "bazel_bin (config)", config_bazel_bin },
 	};
 	/* BAZEL_BIN in the environment replaces the configured bazel_bin */
@@ -342,10 +333,10 @@ static int run_version(const char *path, char *const *envp, char *out, size_t ou
 
 static char *default_cache_path(char *const *envp)
 {
-	const char *x = env_get(envp, "XDG_CACHE_HOME");
+	const char *x = env_lookup(envp, "XDG_CACHE_HOME");
 	if (x && x[0] == '/')
 		return fw_asprintf("%s/flywheel/bazel-version", x);
-	const char *home = env_get(envp, "HOME");
+	const char *home = env_lookup(envp, "HOME");
 	if (home && home[0] == '/')
 		return fw_asprintf("%s/.cache/flywheel/bazel-version", home);
 	return NULL;

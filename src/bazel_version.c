@@ -382,15 +382,6 @@ int bazel_compat_markdown(char **ret)
 #define BAZELVERSION_MAX 4096
 #define RESOLVE_DEPTH_MAX 256
 
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
-			return envp[i] + n + 1;
-	return NULL;
-}
-
 static void trim_inplace(char *s)
 {
 	size_t n = strlen(s);
@@ -519,14 +510,14 @@ int bazelisk_resolve(const char *workspace, const char *cwd, char *const *envp,
 			return -errno;
 		cwd = here;
 	}
-	const char *e = env_get(envp, "USE_BAZEL_VERSION");
+	const char *e = env_lookup(envp, "USE_BAZEL_VERSION");
 	if (e && *e) {
 		resolve_value(e, "USE_BAZEL_VERSION", ret);
 		return 0;
 	}
 	_cleanup_free_ char *root = workspace ? fw_strdup(workspace) : find_workspace_root(cwd);
 	_cleanup_free_ char *ws_rc = root ? fw_asprintf("%s/.bazeliskrc", root) : NULL;
-	const char *home = env_get(envp, "HOME");
+	const char *home = env_lookup(envp, "HOME");
 	_cleanup_free_ char *home_rc = home && *home ? fw_asprintf("%s/.bazeliskrc", home) : NULL;
 	const char *rcs[] = { ws_rc, home_rc };
 	char val[256];
@@ -558,7 +549,7 @@ int bazelisk_resolve(const char *workspace, const char *cwd, char *const *envp,
 			}
 		}
 	}
-	e = env_get(envp, "USE_BAZEL_FALLBACK_VERSION");
+	e = env_lookup(envp, "USE_BAZEL_FALLBACK_VERSION");
 	if (e && *e) {
 		resolve_value(fallback_value(e), "USE_BAZEL_FALLBACK_VERSION", ret);
 		return 0;

@@ -230,13 +230,5 @@ char *buildreport_json(const struct buildreport_input *in, const struct buildrep
 				 in->fallback_reason ? json_string(in->fallback_reason) : json_null(),
 				 "ineligible_reason", in->ineligible_reason ? json_string(in->ineligible_reason) : json_null(),
 				 "external_fetches", (json_int_t)in->fetches, "summary", r->summary);
-	if (!root)
-		return NULL;
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		return NULL;
-	char *out = fw_asprintf("%s\n", text);
-	free(text);
-	return out;
+	return fw_json_text(root);
 }

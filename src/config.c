@@ -444,15 +444,6 @@ static int load_envfile(struct config *c, const char *path, struct fw_error *err
 
 /* ---- environment --------------------------------------------------------- */
 
-static const char *env_lookup(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-	for (char *const *e = envp; *e; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-			return *e + n + 1;
-	return NULL;
-}
-
 /* FLYWHEEL_SECRETS_FILE: the secrets flywheel moved out of Bazel's environment
  * at launch, read back by `flywheel credential-helper get` that Bazel runs.
  * Only secret keys; the file must be ours, regular and 0600. */

@@ -146,12 +146,7 @@ int coverage_result_json(const struct coverage_result *r, const char *manifest_p
 	}
 	json_object_set_new(root, "inputs", items);
 	json_object_set_new(root, "missing", missing);
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		return -ENOMEM;
-	*ret = fw_asprintf("%s\n", text);
-	free(text);
+	*ret = fw_json_text(root);
 	return *ret ? 0 : -ENOMEM;
 }
 
@@ -707,18 +702,9 @@ int lock_from_audit(int argc, char **argv)
 	curl_global_cleanup();
 	if (ret)
 		goto out;
-	if (manifest_write(&m, &new_text, &err) < 0) {
+	if (manifest_write_over(&m, existed ? old_text : NULL, old_len, &new_text, &err) < 0) {
 		ret = fail(&err);
 		goto out;
-	}
-	if (existed && (old_len != strlen(new_text) || memcmp(old_text, new_text, old_len))) {
-		m.version++;
-		free(new_text);
-		new_text = NULL;
-		if (manifest_write(&m, &new_text, &err) < 0) {
-			ret = fail(&err);
-			goto out;
-		}
 	}
 	int r = write_file_atomic(manifest, new_text, strlen(new_text), 0644);
 	if (r < 0) {

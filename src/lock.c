@@ -765,19 +765,9 @@ int cmd_lock(int argc, char **argv)
 	curl_global_cleanup();
 	if (ret)
 		goto out;
-	/* A changed manifest gets a higher version, so stagers accept it over the old one. */
-	if (manifest_write(&m, &new_text, &err) < 0) {
+	if (manifest_write_over(&m, existed ? old_text : NULL, old_len, &new_text, &err) < 0) {
 		ret = fail(&err);
 		goto out;
-	}
-	if (existed && (old_len != strlen(new_text) || memcmp(old_text, new_text, old_len))) {
-		m.version++;
-		free(new_text);
-		new_text = NULL;
-		if (manifest_write(&m, &new_text, &err) < 0) {
-			ret = fail(&err);
-			goto out;
-		}
 	}
 	int r = write_file_atomic(s.manifest, new_text, strlen(new_text), 0644);
 	if (r < 0) {

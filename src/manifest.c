@@ -489,3 +489,20 @@ const struct strv *manifest_rule_urls(const struct manifest_input *in)
 {
 	return in->canonical_urls.n ? &in->canonical_urls : &in->urls;
 }
+
+int manifest_write_over(struct manifest *m, const char *old_text, size_t old_len, char **ret,
+			struct fw_error *err)
+{
+	char *text = NULL;
+	if (manifest_write(m, &text, err) < 0)
+		return -1;
+	if (old_text && (old_len != strlen(text) || memcmp(old_text, text, old_len) != 0)) {
+		free(text);
+		text = NULL;
+		m->version++;
+		if (manifest_write(m, &text, err) < 0)
+			return -1;
+	}
+	*ret = text;
+	return 0;
+}

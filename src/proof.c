@@ -131,15 +131,7 @@ char *proof_result_json(const struct proof_input *in, const struct proof_verdict
 		rc ? rc : json_null(), "evidence_dir", str_or_null(in->evidence_dir), "evidence",
 		ev ? ev : json_null(), "started_at", started, "finished_at", finished, "flywheel_version",
 		str_or_null(in->flywheel_version), "bazel_version", str_or_null(in->bazel_version));
-	if (!root)
-		return NULL;
-	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(root);
-	if (!text)
-		return NULL;
-	char *out = fw_asprintf("%s\n", text);
-	free(text);
-	return out;
+	return fw_json_text(root);
 }
 
 int proof_hash_file(const char *path, char hex[65], uint64_t *ret_size, struct fw_error *err)

@@ -332,8 +332,9 @@ static int place(struct stager *s, struct stage_item *it, int src_dirfd, const c
 				static char buf[65536];
 				ssize_t k;
 				while ((k = pread(src_fd, buf, sizeof(buf), off)) > 0) {
-					if (write(out, buf, (size_t)k) != k) {
-						e = errno ? errno : EIO;
+					ssize_t w = write(out, buf, (size_t)k);
+					if (w != k) { /* a short write to a regular file: out of space */
+						e = w < 0 ? errno : ENOSPC;
 						break;
 					}
 					off += k;

@@ -142,6 +142,15 @@ bool strv_contains(const struct strv *s, const char *str)
 	return false;
 }
 
+const char *env_lookup(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
+			return envp[i] + n + 1;
+	return NULL;
+}
+
 char *fw_asprintf(const char *fmt, ...)
 {
 	char *p = NULL;
@@ -337,4 +346,17 @@ void *fw_malloc_or_abort(size_t n)
 void fw_json_fail_closed(void)
 {
 	json_set_alloc_funcs(fw_malloc_or_abort, free);
+}
+
+char *fw_json_text(void *root)
+{
+	if (!root)
+		return NULL;
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	if (!text)
+		return NULL;
+	char *out = fw_asprintf("%s\n", text);
+	free(text);
+	return out;
 }

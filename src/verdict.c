@@ -38,25 +38,16 @@ void verdict_key(const char *url, const char *instance, unsigned purpose, const 
 	sodium_bin2hex(ret, VERDICT_KEY_HEX + 1, out, sizeof(out));
 }
 
-static const char *env_get(char *const *envp, const char *name)
-{
-	if (!envp)
-		return getenv(name);
-	size_t n = strlen(name);
-	for (size_t i = 0; envp[i]; i++)
-		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
-			return envp[i] + n + 1;
-	return NULL;
-}
+extern char **environ;
 
 int verdict_dir(char *const *envp, char **ret)
 {
-	const char *xdg = env_get(envp, "XDG_CACHE_HOME");
+	const char *xdg = env_lookup(envp ? envp : environ, "XDG_CACHE_HOME");
 	char *d = NULL;
 	if (xdg && xdg[0] == '/')
 		d = fw_asprintf("%s/flywheel", xdg);
 	else {
-		const char *home = env_get(envp, "HOME");
+		const char *home = env_lookup(envp ? envp : environ, "HOME");
 		if (!home || home[0] != '/')
 			return -ENOENT;
 		d = fw_asprintf("%s/.cache/flywheel", home);

@@ -72,6 +72,12 @@ int manifest_read(const char *path, char **ret_data, size_t *ret_len, struct fw_
 /* Deterministic JSON text (sorted by name, trailing newline) into *ret (caller frees). */
 int manifest_write(const struct manifest *m, char **ret, struct fw_error *err);
 
+/* manifest_write for a manifest that replaces old_text (old_len bytes; NULL
+ * when there was no file): when the written text differs, the version goes
+ * up by one first, so stagers accept the new manifest over the old one. */
+int manifest_write_over(struct manifest *m, const char *old_text, size_t old_len, char **ret,
+			struct fw_error *err);
+
 /* Add in, or replace the entry with the same name.  Takes ownership of in's
  * contents on success (in is zeroed).  -E2BIG past MANIFEST_INPUTS_MAX. */
 int manifest_upsert(struct manifest *m, struct manifest_input *in);

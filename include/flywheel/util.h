@@ -64,6 +64,10 @@ int strv_insert(struct strv *s, size_t at, const char *str);
 int strv_extend(struct strv *s, const struct strv *from);
 bool strv_contains(const struct strv *s, const char *str);
 
+/* The value of NAME in envp (NULL-terminated "K=V" strings; envp NULL: none),
+ * or NULL when absent.  Borrowed from envp. */
+const char *env_lookup(char *const *envp, const char *name);
+
 /* Allocate printf-formatted text; NULL on OOM. */
 char *fw_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *fw_strdup(const char *s);
@@ -96,6 +100,11 @@ void *fw_malloc_or_abort(size_t n);
 /* Install fw_malloc_or_abort as jansson's allocator (flywheel and flywheel-net
  * call it first thing in main). */
 void fw_json_fail_closed(void);
+
+/* Pretty JSON text (2-space indent, keys in insertion order, a final
+ * newline) of root, which is consumed (json_decref); NULL on OOM.  root is a
+ * json_t * (void * here so this header needs no jansson). */
+char *fw_json_text(void *root);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
