@@ -57,8 +57,9 @@ if want asan; then
 		mapfile -t asan_targets < <(meson introspect "$d" --targets | python3 -c '
 import json, os, sys
 for t in json.load(sys.stdin):
-    if t["type"] == "executable" and not t["name"].startswith("flywheel-linux-"):
-        print(os.path.relpath(os.path.join(os.path.dirname(t["filename"][0]), t["name"]), os.path.realpath(sys.argv[1])) + ":executable")
+    # executables (but the static vendored launcher) and generated files (the man page)
+    if t["type"] in ("executable", "custom") and not t["name"].startswith("flywheel-linux-"):
+        print(os.path.relpath(os.path.join(os.path.dirname(t["filename"][0]), t["name"]), os.path.realpath(sys.argv[1])) + ":" + t["type"])
 ' "$d")
 		meson compile -C "$d" "${asan_targets[@]}" >"$logs/asan-build.log" 2>&1 || rc=$?
 	fi

@@ -40,8 +40,15 @@ void bazel_found_release(struct bazel_found *b)
 static bool same_as_self(const struct stat *st)
 {
 	struct stat self;
-	if (stat("/proc/self/exe", &self) == 0 && self.st_dev == st->st_dev && self.st_ino == st->st_ino)
-		return true;
+	/* the path /proc/self/exe names, not the magic link itself: tools that run
+	 * flywheel under an interpreter (valgrind) answer readlink with the program */
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if (stat(exe, &self) == 0 && self.st_dev == st->st_dev && self.st_ino == st->st_ino)
+			return true;
+	}
 	const char *launcher = getenv("FLYWHEEL_SELF");
 	return launcher && launcher[0] == '/' && stat(launcher, &self) == 0 && self.st_dev == st->st_dev &&
 	       self.st_ino == st->st_ino;

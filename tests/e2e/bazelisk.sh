@@ -7,8 +7,15 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/nginx.sh"
 
-BZK=${FLYWHEEL_BUILDDIR:-$SRCDIR/build}/npm/node_modules/@bazel/bazelisk/bazelisk-linux_amd64
-[[ -x "$BZK" ]] || fail "Bazelisk is not installed at $BZK (scripts/setup.sh installs it)"
+# scripts/setup.sh installs it into the normal build directory (a sanitizer build
+# elsewhere uses that one too)
+BZK=
+for d in "${FLYWHEEL_BUILDDIR:-}" "${BUILD_DIR:+$SRCDIR/${BUILD_DIR#"$SRCDIR"/}}" "$SRCDIR/build"; do
+	[[ -n "$d" && -x "$d/npm/node_modules/@bazel/bazelisk/bazelisk-linux_amd64" ]] || continue
+	BZK=$d/npm/node_modules/@bazel/bazelisk/bazelisk-linux_amd64
+	break
+done
+[[ -n "$BZK" ]] || fail "Bazelisk is not installed (scripts/setup.sh installs it into the build directory's npm/)"
 
 # the "download": a fake Bazel 7.4.1 served on loopback where Bazelisk looks for it
 mkdir -p "$TMPD/mirror/7.4.1"
