@@ -78,6 +78,16 @@ void config_release(struct config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+int config_trust_entries(const struct config *c, struct strv *ret)
+{
+	for (size_t i = 0; i < c->n_trust; i++) {
+		int r = strv_pushf(ret, "%s=%s", c->trust[i].name, c->trust[i].value);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int config_key_lookup(const char *name)
 {
 	if (!name || !*name)
@@ -311,7 +321,11 @@ static int ini_on_value(void *user, const char *section, const char *name, const
 	bool own_key = strcmp(section, "mirrors") == 0 && strcmp(name, "downloader_config") == 0;
 	if (!own_key && (strcmp(section, "trust") == 0 || strcmp(section, "mirrors") == 0)) {
 		bool trust = section[0] == 't';
-		int r = trust ? pair_add(&x->c->trust, &x->c->n_trust, name, value, origin)
+		/* a key file named relative to this ini file: made absolute here, so every
+		 * reader (stager, launcher) means the same file */
+		bool key_literal = strchr(value, ':') && !strchr(value, '/') && !str_has_suffix(value, ".pub");
+		_cleanup_free_ char *abs = trust && !key_literal ? absolutize(value, x->dir) : NULL;
+		int r = trust ? pair_add(&x->c->trust, &x->c->n_trust, name, abs ? abs : value, origin)
 			      : pair_add(&x->c->mirrors, &x->c->n_mirrors, name, value, origin);
 		if (r < 0)
 			return ini_fail(x, name, "keep at most 256 entries", "too many entries in this section");

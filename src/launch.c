@@ -340,7 +340,14 @@ static int check_staged(struct launch *l, bool explain)
 	size_t n = l->plan.distdirs.n < STAGECHECK_DISTDIRS_MAX ? l->plan.distdirs.n : STAGECHECK_DISTDIRS_MAX;
 	for (size_t i = 0; i < n; i++)
 		dd[i] = l->plan.distdirs.v[i];
+	_cleanup_strv_ struct strv trust;
+	strv_init(&trust);
+	char trust_id[17];
+	if (config_trust_entries(&l->cfg, &trust) < 0)
+		return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "inputs", NULL, "out of memory");
+	stagecheck_trust_id((const char *const *)trust.v, trust.n, trust_id);
 	struct stagecheck_opts so = {
+		.trust_id = trust_id,
 		.signature = config_get(&l->cfg, CFG_MANIFEST_SIG),
 		.distdirs = dd,
 		.n_distdirs = n,

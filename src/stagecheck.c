@@ -75,6 +75,24 @@ static int stat_part(struct strv *parts, const char *what, const char *path, boo
 			  (long long)ts_ns(&st.st_mtim), (long long)ts_ns(&st.st_ctim));
 }
 
+int stagecheck_trust_id(const char *const *entries, size_t n, char ret[17])
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++) {
+		h = fnv1a(h, entries[i], strlen(entries[i]) + 1);
+		/* a key kept in a file: its content is the file's, so its identity counts */
+		const char *path = strchr(entries[i], '/');
+		struct stat st;
+		if (path && stat(path, &st) == 0) {
+			int64_t t[5] = { (int64_t)st.st_dev, (int64_t)st.st_ino, (int64_t)st.st_size, ts_ns(&st.st_mtim),
+					 ts_ns(&st.st_ctim) };
+			h = fnv1a(h, (const char *)t, sizeof(t));
+		}
+	}
+	snprintf(ret, 17, "%016llx", (unsigned long long)h);
+	return 0;
+}
+
 int stagecheck_identity(const char *manifest, const struct stagecheck_opts *o, char **ret_record_path,
 			char **ret_identity)
 {
@@ -121,6 +139,9 @@ int stagecheck_identity(const char *manifest, const struct stagecheck_opts *o, c
 	}
 	h = fnv1a(h, o->canonical_ids ? "k1" : "k0", 2);
 	if ((r = strv_pushf(&parts, "k %d", o->canonical_ids ? 1 : 0)) < 0)
+		return r;
+	/* the trusted keys: removing or replacing one invalidates what it vouched for */
+	if (o->trust_id && (r = strv_pushf(&parts, "t %s", o->trust_id)) < 0)
 		return r;
 
 	size_t total = 1;

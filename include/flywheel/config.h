@@ -101,6 +101,9 @@ bool config_get_bool(const struct config *c, enum cfg_key k);
 uint64_t config_get_u64(const struct config *c, enum cfg_key k, uint64_t def);
 /* "BAZEL_REMOTE_CACHE from environment" / "remote.cache from /w/flywheel.ini:3" */
 int config_subject(const struct config *c, enum cfg_key k, char *buf, size_t len);
+/* "name=value" for every [trust] entry (key files as absolute paths), for
+ * stagecheck_trust_id.  ret must be initialised.  0 or -ENOMEM. */
+int config_trust_entries(const struct config *c, struct strv *ret);
 /* Look a key up by ini name or environment name; -1 when unknown. */
 int config_key_lookup(const char *name);
 

@@ -49,6 +49,7 @@ struct stagecheck_opts {
 	bool allow_unsigned;              /* an unsigned record counts */
 	int64_t now;                      /* 0: time(NULL) */
 	const char *record_dir;           /* NULL: $XDG_CACHE_HOME/flywheel/staged */
+	const char *trust_id;             /* stagecheck_trust_id of the trusted keys, or NULL */
 };
 
 struct stagecheck_file {
@@ -70,6 +71,11 @@ struct stagecheck_record {
 
 void stagecheck_record_init(struct stagecheck_record *r);
 void stagecheck_record_release(struct stagecheck_record *r);
+
+/* An identity of the trusted keys (each entry "name=value" as configured, or a
+ * --trust argument; a value naming a file counts with that file's stat
+ * identity): a record made under other keys is not trusted.  ret: 16 hex. */
+int stagecheck_trust_id(const char *const *entries, size_t n, char ret[17]);
 
 /* The record file path and the identity text of manifest + o, computed from
  * stat() of the manifest and signature (a missing signature is "none").
