@@ -307,10 +307,23 @@ static int check_remote(struct launch *l, bool explain)
 			return fw_error_set(&l->err, FW_CLASS_INTERNAL, r, "probe", "run 'flywheel doctor' for details",
 					    "the probe failed (exit %d)", r);
 		}
-		if (read_verdicts(l) != 1)
-			return fw_error_set(&l->err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, "probe",
-					    "check that $XDG_CACHE_HOME (or ~/.cache) is writable",
-					    "the probe stored no verdict");
+		if (read_verdicts(l) != 1) {
+			/* The verdict cache is only for speed (a read-only $XDG_CACHE_HOME):
+			 * the probe's exit status still says healthy (0) or not (69). */
+			strv_push(&l->notes, "the probe could not store its verdict ($XDG_CACHE_HOME not writable): every call probes");
+			const char *url = l->plan.mode == FW_MODE_EXECUTOR ? l->plan.executor_url : l->plan.cache_url;
+			struct verdict *v = l->plan.mode == FW_MODE_EXECUTOR ? &l->exec_verdict : &l->cache_verdict;
+			memset(&l->exec_verdict, 0, sizeof(l->exec_verdict));
+			memset(&l->cache_verdict, 0, sizeof(l->cache_verdict));
+			l->exec_verdict.state = l->cache_verdict.state = VERDICT_HEALTHY;
+			if (r == FW_EX_UNAVAILABLE) {
+				v->state = VERDICT_FAILED;
+				v->cls = FW_CLASS_CONNECT;
+				snprintf(v->url, sizeof(v->url), "%s", url);
+				snprintf(v->what, sizeof(v->what), "the probe found it unusable");
+				snprintf(v->fix, sizeof(v->fix), "run 'flywheel doctor' for the cause");
+			}
+		}
 	}
 	l->probed = true;
 	const struct verdict *bad = failed_verdict(l);

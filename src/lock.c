@@ -556,6 +556,8 @@ int cmd_stage(int argc, char **argv)
 			struct fw_error e = { 0 };
 			char subject[FW_ERROR_SUBJECT_MAX];
 			snprintf(subject, sizeof(subject), "input \"%.200s\"", it->in->name);
+			if (strcmp(subject, err.subject) == 0)
+				continue; /* the closing error line names this one */
 			if (it->state == STAGE_MISSING)
 				fw_error_set(&e, FW_CLASS_EXTERNAL_INPUT, FW_EX_UNAVAILABLE, subject,
 					     "stage it with the network or a mirror reachable",

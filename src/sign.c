@@ -388,8 +388,9 @@ static int check_rollback(const char *manifest_path, uint64_t version, const str
 		return 0;
 	_cleanup_free_ char *dir = fw_strndup(path, (size_t)(strrchr(path, '/') - path));
 	if (!dir || mkdir_p(dir, 0700) < 0)
-		return fw_error_set(err, FW_CLASS_DISK, FW_EX_CANTCREAT, path, NULL,
-				    "cannot create the state directory");
+		return fw_error_set(err, FW_CLASS_DISK, FW_EX_CANTCREAT, path,
+				    "make $XDG_STATE_HOME (or ~/.local/state) writable: it remembers the highest manifest version accepted",
+				    "cannot create the state directory: %s", dir ? strerror(errno) : "out of memory");
 	char line[32];
 	int n = snprintf(line, sizeof(line), "%llu\n", (unsigned long long)version);
 	r = write_file_atomic(path, line, (size_t)n, 0600);

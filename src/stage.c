@@ -173,6 +173,15 @@ struct stager {
 };
 
 static void item_fail(struct stage_item *it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A failure on the local filesystem (full, read-only, no permission): its
+ * errno makes the run's error a disk one, not a mirror one. */
+#define item_fail_errno(it, e, ...)                    \
+	do {                                           \
+		int e_ = (e);                          \
+		item_fail((it), __VA_ARGS__);          \
+		(it)->local_errno = e_;                \
+	} while (0)
 static void item_fail(struct stage_item *it, const char *fmt, ...)
 {
 	char buf[ERR_MAX];
@@ -258,6 +267,14 @@ static int take_locks(struct stager *s, struct fw_error *err)
 		if (k && !lock_cmp(&order[k - 1], &order[k]))
 			continue; /* the same directory twice */
 		int lfd = openat(fds[i], LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (lfd < 0 && (errno == EROFS || errno == EACCES)) {
+			/* A read-only destination (a pre-filled CI volume): lock what is
+			 * there read-only; with no lock file nobody can write there
+			 * either.  A file that still needs placing fails later, clearly. */
+			lfd = openat(fds[i], LOCK_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (lfd < 0 && errno == ENOENT)
+				continue;
+		}
 		if (lfd < 0)
 			return fw_error_set(err, FW_CLASS_DISK, FW_EX_CANTCREAT, names[i],
 					    "make the directory writable (or remove a planted " LOCK_NAME ")",
@@ -293,7 +310,7 @@ static int check_existing(struct stager *s, struct stage_item *it, const struct 
 			item_fail(it, "a symbolic link sits at %s (never followed; remove it)", d->path);
 			return -1;
 		}
-		item_fail(it, "cannot open %s: %s", d->path, strerror(errno));
+		item_fail_errno(it, errno, "cannot open %s: %s", d->path, strerror(errno));
 		return -1;
 	}
 	struct stat st;
@@ -313,7 +330,7 @@ static int check_existing(struct stager *s, struct stage_item *it, const struct 
 	int r = stage_hash_fd(fd, hex, &size);
 	if (r < 0) {
 		close(fd);
-		item_fail(it, "cannot read %s: %s", d->path, strerror(-r));
+		item_fail_errno(it, -r, "cannot read %s: %s", d->path, strerror(-r));
 		return -1;
 	}
 	if (size != it->in->size || strcmp(hex, it->in->sha256)) {
@@ -351,12 +368,12 @@ static int place(struct stager *s, struct stage_item *it, int src_dirfd, const c
 	tmp_name(s, tmp);
 	if (linkat(src_dirfd, src_name, d->dirfd, tmp, 0) < 0) {
 		if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != EOPNOTSUPP) {
-			item_fail(it, "cannot link into %s: %s", d->path, strerror(errno));
+			item_fail_errno(it, errno, "cannot link into %s: %s", d->path, strerror(errno));
 			return -1;
 		}
 		int out = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (out < 0) {
-			item_fail(it, "cannot create a temp file beside %s: %s", d->path, strerror(errno));
+			item_fail_errno(it, errno, "cannot create a temp file beside %s: %s", d->path, strerror(errno));
 			return -1;
 		}
 		off_t off = 0;
@@ -393,7 +410,7 @@ static int place(struct stager *s, struct stage_item *it, int src_dirfd, const c
 		close(out);
 		if (e) {
 			unlinkat(d->dirfd, tmp, 0);
-			item_fail(it, "cannot copy into %s: %s", d->path, strerror(e));
+			item_fail_errno(it, e, "cannot copy into %s: %s", d->path, strerror(e));
 			return -1;
 		}
 	}
@@ -409,7 +426,7 @@ static int place(struct stager *s, struct stage_item *it, int src_dirfd, const c
 				close(fd);
 			return r == 1 ? 0 : -1;
 		}
-		item_fail(it, "cannot rename into %s: %s", d->path, strerror(e));
+		item_fail_errno(it, e, "cannot rename into %s: %s", d->path, strerror(e));
 		return -1;
 	}
 	fsync(d->dirfd);
@@ -435,7 +452,7 @@ static int place_marker(struct stager *s, struct stage_item *it, int entry_fd, c
 		return -1;
 	}
 	if (fd < 0) {
-		item_fail(it, "cannot create %s/%s: %s", entry_path, name, strerror(errno));
+		item_fail_errno(it, errno, "cannot create %s/%s: %s", entry_path, name, strerror(errno));
 		return -1;
 	}
 	close(fd);
@@ -471,6 +488,8 @@ static int plan_dests(struct stager *s, struct stage_item *it, struct plan_item 
 			item_fail(it, "cannot open the cache entry %s: %s%s",
 				  p->entry_path ? p->entry_path : it->in->sha256, strerror(-fd),
 				  fd == -ELOOP || fd == -ENOTDIR ? " (a planted symlink or file; remove it)" : "");
+			if (fd == -EROFS || fd == -EACCES || fd == -ENOSPC || fd == -EDQUOT)
+				it->local_errno = -fd;
 			if (fd >= 0)
 				close(fd);
 			return -1;
@@ -700,7 +719,7 @@ static void job_finish_ok(struct stager *s, struct job *j)
 	struct stage_item *it = j->it;
 	struct dest *d0 = &j->p->dests[0];
 	if (fsync(j->fd) < 0) {
-		item_fail(it, "cannot fsync the download: %s", strerror(errno));
+		item_fail_errno(it, errno, "cannot fsync the download: %s", strerror(errno));
 		job_finish_fail(s, j);
 		return;
 	}
@@ -708,7 +727,7 @@ static void job_finish_ok(struct stager *s, struct job *j)
 		int e = errno;
 		unlinkat(j->dirfd, j->tmp, 0);
 		if (e != EEXIST) {
-			item_fail(it, "cannot rename into %s: %s", d0->path, strerror(e));
+			item_fail_errno(it, e, "cannot rename into %s: %s", d0->path, strerror(e));
 			close(j->fd);
 			j->fd = -1;
 			return;
@@ -792,6 +811,8 @@ static int download_all(struct stager *s, struct job *jobs, size_t n_jobs, uint6
 				job_finish_ok(s, j);
 			} else {
 				item_fail(j->it, "%s: %s", url, bad);
+				if (j->write_errno)
+					j->it->local_errno = j->write_errno;
 				j->it->state = STAGE_PENDING;
 				int r = -1;
 				while (r < 0 && ++j->url_i < j->it->in->urls.n) {
@@ -978,7 +999,7 @@ int stage_run(const struct manifest *m, const struct stage_opts *o, struct stage
 		j->fd = openat(j->dirfd, j->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		j->md = EVP_MD_CTX_new();
 		if (j->fd < 0 || !j->md) {
-			item_fail(it, "cannot create a temp file beside %s: %s", p->dests[0].path,
+			item_fail_errno(it, errno, "cannot create a temp file beside %s: %s", p->dests[0].path,
 				  strerror(errno));
 			if (j->fd >= 0) {
 				close(j->fd);
@@ -1023,13 +1044,16 @@ int stage_run(const struct manifest *m, const struct stage_opts *o, struct stage
 				     "run 'flywheel stage' with the network (or a mirror) reachable",
 				     "not on disk and --offline given (%zu input%s missing)", nbad,
 				     nbad == 1 ? "" : "s");
+		else if (first_bad->local_errno)
+			fw_error_set(err, FW_CLASS_DISK, FW_EX_CANTCREAT, subject,
+				     first_bad->local_errno == ENOSPC || first_bad->local_errno == EDQUOT
+					     ? "free space on the destination's filesystem, then run flywheel stage again"
+					     : "make the distdir and repository cache writable, then run flywheel stage again",
+				     "%s", first_bad->error ? first_bad->error : "cannot write");
 		else
-			fw_error_set(err, FW_CLASS_EXTERNAL_INPUT,
-				     strstr(first_bad->error ? first_bad->error : "", "cannot write")
-					     ? FW_EX_CANTCREAT
-					     : FW_EX_UNAVAILABLE,
-				     subject, "check the mirrors and the manifest pin; nothing unverified was placed",
-				     "%s", first_bad->error ? first_bad->error : "failed");
+			fw_error_set(err, FW_CLASS_EXTERNAL_INPUT, FW_EX_UNAVAILABLE, subject,
+				     "check the mirrors and the manifest pin; nothing unverified was placed", "%s",
+				     first_bad->error ? first_bad->error : "failed");
 		goto out;
 	}
 	r = 0;

@@ -73,6 +73,7 @@ struct stage_item {
 	enum stage_state state;
 	char *url;   /* the URL that verified (FETCHED) */
 	char *error; /* FAILED: every reason, "; "-joined, per mirror */
+	int local_errno; /* FAILED on the local filesystem (ENOSPC, EROFS, ...), else 0 */
 	uint64_t bytes;
 };
 
