@@ -268,10 +268,25 @@ int doctor_checks(struct checklist *r, const struct strv *urls, struct doctor_st
 		bazel_found_init(&found);
 		const char *cfg_bin = cp->v[CFG_BAZEL_REAL].layer == LAYER_ENV ? NULL : config_get(cp, CFG_BAZEL_REAL);
 		struct fw_error ferr = { 0 };
-		if (bazel_find(environ, cfg_bin, &found, &ferr) == 0)
+		bool have_bazel = bazel_find(environ, cfg_bin, &found, &ferr) == 0;
+		if (have_bazel)
 			bazel_detect_version(&found, cp->workspace, environ, config_get(cp, CFG_BAZEL_VERSION), NULL, bvp);
 		else if (config_get(cp, CFG_BAZEL_VERSION))
 			bazel_version_parse(config_get(cp, CFG_BAZEL_VERSION), bvp);
+		if (r->doctor) {
+			/* which Bazel, which version, and where the version came from */
+			struct check *ck = check_add(r, "bazel", !have_bazel ? CHECK_FAIL : bvp->known ? CHECK_OK : CHECK_WARN);
+			if (!have_bazel) {
+				check_from_error(ck, &ferr);
+			} else {
+				char desc[512];
+				bazel_version_describe(bvp, desc, sizeof(desc));
+				snprintf(ck->detail, sizeof(ck->detail), "%s, version %s", found.path, desc);
+				if (!bvp->known)
+					snprintf(ck->fix, sizeof(ck->fix),
+						 "set core.bazel_version (FLYWHEEL_BAZEL_VERSION) so flags are spelled for your Bazel");
+			}
+		}
 		bazel_found_release(&found);
 		struct policy_opts po = { .version = bvp };
 		if (policy_build(cp, &po, pp, NULL, &err) == 0)
