@@ -337,9 +337,8 @@ static void tty_progress(const struct stage_progress *p, void *userdata)
 	human_bytes(p->bytes_total, total, sizeof(total));
 	human_bytes(bps, rate, sizeof(rate));
 	long eta = bps ? (long)((p->bytes_total - (p->bytes < p->bytes_total ? p->bytes : p->bytes_total)) / bps) : -1;
-	fprintf(stderr, "\r\033[Kflywheel: staging %zu/%zu inputs, %s of %s, %s/s, ETA %s%lds%s", p->done,
-		p->total, got, total, rate, eta < 0 ? "?" : "", eta < 0 ? 0 : eta, p->final ? "\n" : "");
-	fflush(stderr);
+	report_progress(p->final, "staging %zu/%zu inputs, %s of %s, %s/s, ETA %s%lds", p->done, p->total, got, total,
+			rate, eta < 0 ? "?" : "", eta < 0 ? 0 : eta);
 }
 
 static void print_json(const struct stage_result *r, const char *manifest, bool ok, const char *signer,

@@ -62,3 +62,14 @@ void report_msg(enum report_level lvl, const char *fmt, ...)
 	va_end(ap);
 	emit(lvl, buf);
 }
+
+void report_progress(bool final, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\r\033[Kflywheel: %s%s", buf, final ? "\n" : "");
+	fflush(stderr);
+}

@@ -21,6 +21,11 @@ void report_error(const struct fw_error *err);
 void report_msg(enum report_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* A progress line on a terminal's stderr, rewritten in place ("\r" and
+ * erase-line); final ends it with a newline.  Callers only call it when
+ * stderr is a terminal. */
+void report_progress(bool final, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Whether colour escapes may be written to f (TTY and NO_COLOR unset). */
 bool report_use_color(FILE *f);
 
