@@ -517,15 +517,30 @@ static int load_environment(struct config *c, char *const *envp, const char *cwd
 	const char *secrets = env_lookup(envp, "FLYWHEEL_SECRETS_FILE");
 	if (secrets && secrets[0] == '/' && load_secrets_file(c, secrets, err) < 0)
 		return -1;
+	/* One pass over the environment (this runs before every Bazel command):
+	 * only BAZEL_*, GF_* and FLYWHEEL_* entries are matched against the keys. */
+	const char *primary[CFG__MAX] = { 0 }, *alternate[CFG__MAX] = { 0 };
+	for (char *const *e = envp; *e; e++) {
+		const char *entry = *e;
+		if (entry[0] != 'B' && entry[0] != 'G' && entry[0] != 'F')
+			continue;
+		const char *eq = strchr(entry, '=');
+		if (!eq || !eq[1])
+			continue;
+		size_t n = (size_t)(eq - entry);
+		for (int k = 0; k < CFG__MAX; k++) {
+			const struct cfg_keydef *d = &cfg_keys[k];
+			if (!primary[k] && strncmp(d->env, entry, n) == 0 && d->env[n] == '\0')
+				primary[k] = eq + 1;
+			else if (!alternate[k] && d->env2[0] && strncmp(d->env2, entry, n) == 0 && d->env2[n] == '\0')
+				alternate[k] = eq + 1;
+		}
+	}
 	for (int k = 0; k < CFG__MAX; k++) {
 		const struct cfg_keydef *d = &cfg_keys[k];
-		const char *name = d->env;
-		const char *v = env_lookup(envp, name);
-		if ((!v || !*v) && d->env2[0]) {
-			name = d->env2;
-			v = env_lookup(envp, name);
-		}
-		if (!v || !*v)
+		const char *name = primary[k] ? d->env : d->env2;
+		const char *v = primary[k] ? primary[k] : alternate[k];
+		if (!v)
 			continue;
 		_cleanup_free_ char *abs = NULL;
 		if (d->flags & CK_PATH)
