@@ -30,14 +30,15 @@ export BAZEL_REAL=$REAL_BAZEL FLYWHEEL_ALLOW_LOOPBACK=true BAZEL_REMOTE_CACHE=$N
 
 # watch every process while the build runs
 : >"$TMPD/cmdlines"
+: >"$TMPD/watch" # before the watcher starts, or it may look, find nothing and stop
 (
-	while [[ -f "$TMPD/watch" ]]; do
+	end=$((SECONDS + 600)) # bounded even if the build hangs
+	while [[ -f "$TMPD/watch" ]] && ((SECONDS < end)); do
 		for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$f" 2>/dev/null && echo; done >>"$TMPD/cmdlines"
 		sleep 0.05
 	done
 ) &
 WATCH=$!
-: >"$TMPD/watch"
 on_exit "rm -f '$TMPD/watch'; kill $WATCH"
 cd "$WS"
 run_rc rc "$FLYWHEEL" bazel build //:hello --build_event_json_file="$TMPD/bep.json" >"$TMPD/out" 2>&1
