@@ -152,19 +152,6 @@ int coverage_result_json(const struct coverage_result *r, const char *manifest_p
 
 /* ---- command handlers ------------------------------------------------------------------ */
 
-static int usage_error(const char *cmd, const char *fix, const char *what)
-{
-	struct fw_error err = { 0 };
-	fw_error_set(&err, FW_CLASS_USAGE, FW_EX_USAGE, cmd, fix, "%s", what);
-	report_error(&err);
-	return FW_EX_USAGE;
-}
-
-static int fail(const struct fw_error *err)
-{
-	report_error(err);
-	return err->exit_code ? err->exit_code : FW_EX_SOFTWARE;
-}
 
 static int push_colon_list(struct strv *s, const char *list)
 {
@@ -298,11 +285,11 @@ static int inputs_audit(int argc, char **argv)
 			if (strv_pushf(&mirrors, "%s%s", optarg, str_has_suffix(optarg, "/") ? "" : "/") < 0)
 				return FW_EX_SOFTWARE;
 			break;
-		default: return usage_error("inputs audit", usage, "unknown option or missing value");
+		default: return report_usage("inputs audit", usage, "unknown option or missing value");
 		}
 	}
 	if (optind != argc || !bep)
-		return usage_error("inputs audit", usage, !bep ? "--bep FILE is required" : "unexpected argument");
+		return report_usage("inputs audit", usage, !bep ? "--bep FILE is required" : "unexpected argument");
 	struct fw_error err = { 0 };
 	struct config cfg;
 	config_init(&cfg);
@@ -312,14 +299,14 @@ static int inputs_audit(int argc, char **argv)
 	int ret = 0;
 	_cleanup_free_ char *text = NULL;
 	if (config_load(&cfg, NULL, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	if (!manifest && config_get(&cfg, CFG_MANIFEST) && *config_get(&cfg, CFG_MANIFEST))
 		manifest = config_get(&cfg, CFG_MANIFEST);
 	if (audit_for_config(&cfg, bep, manifest, workspace, (const char *const *)mirrors.v, mirrors.n, &m, &res,
 			     &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	if ((json || out) && audit_result_json(&res, bep, manifest, &text) < 0) {
@@ -330,7 +317,7 @@ static int inputs_audit(int argc, char **argv)
 		int r = write_file_atomic(out, text, strlen(text), 0644);
 		if (r < 0) {
 			fw_error_set(&err, FW_CLASS_DISK, FW_EX_CANTCREAT, out, NULL, "cannot write: %s", strerror(-r));
-			ret = fail(&err);
+			ret = report_fail(&err);
 			goto out;
 		}
 	}
@@ -360,7 +347,7 @@ static int inputs_audit(int argc, char **argv)
 			     "%zu download%s came from outside the manifest (--strict)",
 			     res.n[AUDIT_MIRROR] + res.n[AUDIT_UPSTREAM],
 			     res.n[AUDIT_MIRROR] + res.n[AUDIT_UPSTREAM] == 1 ? "" : "s");
-		ret = fail(&err);
+		ret = report_fail(&err);
 	}
 out:
 	audit_result_release(&res);
@@ -408,11 +395,11 @@ static int inputs_coverage(int argc, char **argv)
 		case OPT_REPO_CACHE: repo_cache = optarg; break;
 		case OPT_BAZEL_VERSION: bazel_version = optarg; break;
 		case OPT_JSON: json = true; break;
-		default: return usage_error("inputs coverage", usage, "unknown option or missing value");
+		default: return report_usage("inputs coverage", usage, "unknown option or missing value");
 		}
 	}
 	if (optind != argc)
-		return usage_error("inputs coverage", usage, "unexpected argument");
+		return report_usage("inputs coverage", usage, "unexpected argument");
 	struct fw_error err = { 0 };
 	struct config cfg;
 	config_init(&cfg);
@@ -423,7 +410,7 @@ static int inputs_coverage(int argc, char **argv)
 	int ret = 0;
 	const char *v;
 	if (config_load(&cfg, NULL, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	if (!manifest && (v = config_get(&cfg, CFG_MANIFEST)) && *v)
@@ -441,18 +428,18 @@ static int inputs_coverage(int argc, char **argv)
 	if (!manifest) {
 		fw_error_set(&err, FW_CLASS_CONFIG, FW_EX_CONFIG, "inputs.manifest",
 			     "set inputs.manifest in flywheel.ini or pass --manifest FILE", "no inputs manifest configured");
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	if (load_manifest(manifest, &m, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	struct stagecheck_opts so = { .signature = signature, .distdirs = (const char *const *)dists.v,
 				      .n_distdirs = dists.n, .repo_cache = repo_cache,
 				      .canonical_ids = want_canonical_ids(bazel_version) };
 	if (coverage_run(&m, manifest, &so, &res, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	if (json) {
@@ -496,7 +483,7 @@ out:
 static int inputs_check_dlconfig(int argc, char **argv)
 {
 	if (argc != 2 || argv[1][0] == '-')
-		return usage_error("inputs check-downloader-config", "run 'flywheel inputs check-downloader-config FILE'",
+		return report_usage("inputs check-downloader-config", "run 'flywheel inputs check-downloader-config FILE'",
 				   "expected one FILE");
 	struct fw_error err = { 0 };
 	struct fw_error problems[DLCONFIG_PROBLEMS_MAX];
@@ -506,7 +493,7 @@ static int inputs_check_dlconfig(int argc, char **argv)
 		return 0;
 	}
 	if (fw_error_isset(&err))
-		return fail(&err);
+		return report_fail(&err);
 	for (size_t i = 0; i < n && i < DLCONFIG_PROBLEMS_MAX; i++)
 		report_error(&problems[i]);
 	return FW_EX_CONFIG;
@@ -520,12 +507,12 @@ static int inputs_write_dlconfig(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c != OPT_DIR)
-			return usage_error("inputs downloader-config", "run 'flywheel inputs downloader-config --dir DIR'",
+			return report_usage("inputs downloader-config", "run 'flywheel inputs downloader-config --dir DIR'",
 					   "unknown option");
 		dir = optarg;
 	}
 	if (!dir || optind != argc)
-		return usage_error("inputs downloader-config", "run 'flywheel inputs downloader-config --dir DIR'",
+		return report_usage("inputs downloader-config", "run 'flywheel inputs downloader-config --dir DIR'",
 				   "expected --dir DIR");
 	struct fw_error err = { 0 };
 	struct config cfg;
@@ -533,11 +520,11 @@ static int inputs_write_dlconfig(int argc, char **argv)
 	_cleanup_free_ char *path = NULL;
 	int ret = 0;
 	if (config_load(&cfg, NULL, &err) < 0 || dlconfig_write(&cfg, dir, &path, &err) < 0)
-		ret = fail(&err);
+		ret = report_fail(&err);
 	else if (!path) {
 		fw_error_set(&err, FW_CLASS_CONFIG, FW_EX_CONFIG, "[mirrors]",
 			     "add UPSTREAM = MIRROR-URL entries to flywheel.ini [mirrors]", "no mirror routing configured");
-		ret = fail(&err);
+		ret = report_fail(&err);
 	} else
 		printf("%s\n", path);
 	config_release(&cfg);
@@ -549,7 +536,7 @@ int cmd_inputs(int argc, char **argv)
 	static const char usage[] =
 		"run 'flywheel inputs audit|coverage|check-downloader-config FILE|downloader-config --dir DIR'";
 	if (argc < 2)
-		return usage_error("inputs", usage, "no subcommand given");
+		return report_usage("inputs", usage, "no subcommand given");
 	const char *sub = argv[1];
 	if (!strcmp(sub, "audit"))
 		return inputs_audit(argc - 1, argv + 1);
@@ -559,7 +546,7 @@ int cmd_inputs(int argc, char **argv)
 		return inputs_check_dlconfig(argc - 1, argv + 1);
 	if (!strcmp(sub, "downloader-config"))
 		return inputs_write_dlconfig(argc - 1, argv + 1);
-	return usage_error("inputs", usage, "unknown subcommand");
+	return report_usage("inputs", usage, "unknown subcommand");
 }
 
 /* ---- lock --from-audit ------------------------------------------------------------------- */
@@ -586,11 +573,11 @@ int lock_from_audit(int argc, char **argv)
 		case OPT_MANIFEST: manifest = optarg; break;
 		case OPT_CACERT: cacert = optarg; break;
 		case OPT_STATUS: status_arg = optarg; break;
-		default: return usage_error("lock", usage, "unknown option or missing value");
+		default: return report_usage("lock", usage, "unknown option or missing value");
 		}
 	}
 	if (!from || optind != argc)
-		return usage_error("lock", usage, "--from-audit FILE takes no other argument");
+		return report_usage("lock", usage, "--from-audit FILE takes no other argument");
 	enum input_status status = INPUT_REQUIRED;
 	if (status_arg) {
 		if (!strcmp(status_arg, "deferred"))
@@ -598,7 +585,7 @@ int lock_from_audit(int argc, char **argv)
 		else if (!strcmp(status_arg, "candidate"))
 			status = INPUT_CANDIDATE;
 		else if (strcmp(status_arg, "required"))
-			return usage_error("--status", "use required, deferred or candidate", "unknown status");
+			return report_usage("--status", "use required, deferred or candidate", "unknown status");
 	}
 	struct fw_error err = { 0 };
 	struct config cfg;
@@ -612,7 +599,7 @@ int lock_from_audit(int argc, char **argv)
 	size_t old_len = 0;
 	const char *v;
 	if (config_load(&cfg, NULL, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	if (!manifest && (v = config_get(&cfg, CFG_MANIFEST)) && *v)
@@ -620,11 +607,11 @@ int lock_from_audit(int argc, char **argv)
 	if (!manifest) {
 		fw_error_set(&err, FW_CLASS_CONFIG, FW_EX_CONFIG, "inputs.manifest",
 			     "set inputs.manifest in flywheel.ini or pass --manifest FILE", "no inputs manifest configured");
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	if (audit_adopt_read(from, &a, &n, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	struct stat st;
@@ -632,7 +619,7 @@ int lock_from_audit(int argc, char **argv)
 	if (existed) {
 		if (manifest_read(manifest, &old_text, &old_len, &err) < 0 ||
 		    manifest_parse(old_text, old_len, manifest, &m, &err) < 0) {
-			ret = fail(&err);
+			ret = report_fail(&err);
 			goto out;
 		}
 	} else {
@@ -649,13 +636,13 @@ int lock_from_audit(int argc, char **argv)
 		if (prob) {
 			fw_error_set(&err, FW_CLASS_EXTERNAL_INPUT, FW_EX_DATAERR, subject,
 				     "pin it by hand with flywheel lock URL", "the input name %s", prob);
-			ret = fail(&err);
+			ret = report_fail(&err);
 			break;
 		}
 		char sha[65];
 		uint64_t size = 0;
 		if (stage_fetch_url(e->url, MANIFEST_SIZE_MAX, -1, cacert, sha, &size, &err) < 0) {
-			ret = fail(&err);
+			ret = report_fail(&err);
 			break;
 		}
 		if (e->sha256 && strcmp(e->sha256, sha) != 0) {
@@ -663,7 +650,7 @@ int lock_from_audit(int argc, char **argv)
 				     "not adopted: find out why the bytes changed before pinning anything",
 				     "%s has sha256 %s but the rule%s%s declared %s", e->url, sha,
 				     e->repository ? " @" : "", e->repository ? e->repository : "", e->sha256);
-			ret = fail(&err);
+			ret = report_fail(&err);
 			break;
 		}
 		const struct manifest_input *old = manifest_find(&m, e->name);
@@ -671,7 +658,7 @@ int lock_from_audit(int argc, char **argv)
 			fw_error_set(&err, FW_CLASS_EXTERNAL_INPUT, FW_EX_DATAERR, subject,
 				     "rename one of them or lock the new version on purpose with flywheel lock URL",
 				     "the manifest already pins a different file under this name (%s)", old->sha256);
-			ret = fail(&err);
+			ret = report_fail(&err);
 			break;
 		}
 		struct manifest_input in = { .size = size, .status = old && !status_arg ? old->status : status };
@@ -692,7 +679,7 @@ int lock_from_audit(int argc, char **argv)
 		if (r < 0) {
 			manifest_input_release(&in);
 			fw_error_set(&err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, subject, NULL, "%s", strerror(-r));
-			ret = fail(&err);
+			ret = report_fail(&err);
 			break;
 		}
 		adopted++;
@@ -703,13 +690,13 @@ int lock_from_audit(int argc, char **argv)
 	if (ret)
 		goto out;
 	if (manifest_write_over(&m, existed ? old_text : NULL, old_len, &new_text, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	int r = write_file_atomic(manifest, new_text, strlen(new_text), 0644);
 	if (r < 0) {
 		fw_error_set(&err, FW_CLASS_DISK, FW_EX_CANTCREAT, manifest, NULL, "cannot write: %s", strerror(-r));
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	report_msg(REPORT_INFO, "adopted %zu input%s into %s (version %llu); sign it (flywheel sign --key NAME.key %s), then flywheel stage",

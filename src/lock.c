@@ -29,19 +29,6 @@
 
 #define LOCK_EXPIRES_DEFAULT (365 * 24 * 3600)
 
-static int usage_error(const char *cmd, const char *fix, const char *what)
-{
-	struct fw_error err = { 0 };
-	fw_error_set(&err, FW_CLASS_USAGE, FW_EX_USAGE, cmd, fix, "%s", what);
-	report_error(&err);
-	return FW_EX_USAGE;
-}
-
-static int fail(const struct fw_error *err)
-{
-	report_error(err);
-	return err->exit_code ? err->exit_code : FW_EX_SOFTWARE;
-}
 
 /* Everything the inputs commands read from configuration and options. */
 struct inputs_settings {
@@ -215,14 +202,14 @@ static int common_opt(struct inputs_settings *s, int c, const char *arg)
 int cmd_keygen(int argc, char **argv)
 {
 	if (argc != 2 || argv[1][0] == '-')
-		return usage_error("keygen", "run 'flywheel keygen NAME' (writes NAME.key and NAME.pub)",
+		return report_usage("keygen", "run 'flywheel keygen NAME' (writes NAME.key and NAME.pub)",
 				   "expected exactly one NAME");
 	const char *prefix = argv[1];
 	const char *slash = strrchr(prefix, '/');
 	const char *name = slash ? slash + 1 : prefix;
 	struct fw_error err = { 0 };
 	if (sign_keygen(prefix, name, &err) < 0)
-		return fail(&err);
+		return report_fail(&err);
 	report_msg(REPORT_INFO, "wrote %s.key (secret, mode 0600: keep it private) and %s.pub (add it to flywheel.ini [trust] as %s = %s.pub)",
 		   prefix, prefix, name, name);
 	return 0;
@@ -244,10 +231,10 @@ int cmd_sign(int argc, char **argv)
 		else if (c == OPT_OUTPUT)
 			output = optarg;
 		else
-			return usage_error("sign", "run 'flywheel sign --key NAME.key MANIFEST'", "unknown option");
+			return report_usage("sign", "run 'flywheel sign --key NAME.key MANIFEST'", "unknown option");
 	}
 	if (!key || optind != argc - 1)
-		return usage_error("sign", "run 'flywheel sign --key NAME.key MANIFEST'",
+		return report_usage("sign", "run 'flywheel sign --key NAME.key MANIFEST'",
 				   "expected --key and one MANIFEST");
 	const char *manifest = argv[optind];
 	struct fw_error err = { 0 };
@@ -257,13 +244,13 @@ int cmd_sign(int argc, char **argv)
 	struct manifest m;
 	if (manifest_read(manifest, &data, &len, &err) < 0 ||
 	    manifest_parse(data, len, manifest, &m, &err) < 0)
-		return fail(&err);
+		return report_fail(&err);
 	manifest_release(&m);
 	_cleanup_free_ char *def = fw_asprintf("%s.sig", manifest);
 	if (!def)
 		return FW_EX_SOFTWARE;
 	if (sign_file(key, manifest, output ? output : def, &err) < 0)
-		return fail(&err);
+		return report_fail(&err);
 	report_msg(REPORT_INFO, "wrote %s", output ? output : def);
 	return 0;
 }
@@ -277,13 +264,13 @@ int cmd_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (common_opt(&s, c, optarg) != 0) {
 			settings_release(&s);
-			return usage_error("verify", "run 'flywheel verify [--trust NAME.pub] MANIFEST'",
+			return report_usage("verify", "run 'flywheel verify [--trust NAME.pub] MANIFEST'",
 					   "unknown option");
 		}
 	}
 	if (optind < argc - 1 || (optind == argc - 1 && set_once(&s.manifest, argv[optind]) < 0)) {
 		settings_release(&s);
-		return usage_error("verify", "run 'flywheel verify [--trust NAME.pub] MANIFEST'",
+		return report_usage("verify", "run 'flywheel verify [--trust NAME.pub] MANIFEST'",
 				   "expected one MANIFEST");
 	}
 	struct fw_error err = { 0 };
@@ -291,13 +278,13 @@ int cmd_verify(int argc, char **argv)
 	char signer[SIGN_NAME_MAX + 1];
 	struct sign_policy p = { 0 };
 	if (settings_finish(&s, false, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	p = (struct sign_policy){ .keys = s.keys, .n_keys = s.n_keys, .allow_unsigned = s.allow_unsigned,
 				  .sig_path = s.signature, .record = false };
 	if (sign_accept_manifest(s.manifest, &p, &m, signer, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	char when[32];
@@ -445,7 +432,7 @@ int cmd_stage(int argc, char **argv)
 		case OPT_JOBS:
 			if (parse_u64(optarg, STAGE_CONCURRENCY_MAX, &v) < 0 || v == 0) {
 				settings_release(&s);
-				return usage_error("--jobs", "give a number from 1 to 64", "not a valid count");
+				return report_usage("--jobs", "give a number from 1 to 64", "not a valid count");
 			}
 			o.concurrency = (unsigned)v;
 			break;
@@ -456,18 +443,18 @@ int cmd_stage(int argc, char **argv)
 						 : c == OPT_DEADLINE ? &o.input_deadline_secs
 								     : &o.lock_timeout_secs) < 0) {
 				settings_release(&s);
-				return usage_error(c == OPT_DEADLINE ? "--deadline" : "--low-speed-time",
+				return report_usage(c == OPT_DEADLINE ? "--deadline" : "--low-speed-time",
 						   "give seconds from 1 to 86400", "not a valid duration");
 			}
 			break;
 		default:
 			settings_release(&s);
-			return usage_error("stage", usage, "unknown option or missing value");
+			return report_usage("stage", usage, "unknown option or missing value");
 		}
 	}
 	if (optind != argc) {
 		settings_release(&s);
-		return usage_error("stage", usage, "unexpected argument");
+		return report_usage("stage", usage, "unexpected argument");
 	}
 	struct fw_error err = { 0 };
 	struct manifest m = { 0 };
@@ -475,13 +462,13 @@ int cmd_stage(int argc, char **argv)
 	char signer[SIGN_NAME_MAX + 1] = "";
 	bool have_m = false;
 	if (settings_finish(&s, true, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	if (s.distdirs.n > STAGECHECK_DISTDIRS_MAX) {
 		fw_error_set(&err, FW_CLASS_CONFIG, FW_EX_CONFIG, "bazel.distdir", "list at most 16",
 			     "too many distdirs");
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	o.distdirs = (const char *const *)s.distdirs.v;
@@ -527,7 +514,7 @@ int cmd_stage(int argc, char **argv)
 	if (sign_accept_manifest(s.manifest, &p, &m, signer, &err) < 0) {
 		if (json)
 			print_json(&res, s.manifest, false, NULL, &err);
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	have_m = true;
@@ -571,7 +558,7 @@ int cmd_stage(int argc, char **argv)
 		if (json)
 			ret = err.exit_code;
 		else
-			ret = fail(&err);
+			ret = report_fail(&err);
 		goto out;
 	}
 	for (size_t i = 0; !json && i < res.n_items; i++)
@@ -653,13 +640,13 @@ int cmd_lock(int argc, char **argv)
 		case OPT_EXPIRES: expires_arg = optarg; break;
 		case OPT_STATUS: status_arg = optarg; break;
 		case OPT_CACERT: cacert = optarg; break;
-		default: return usage_error("lock", usage, "unknown option or missing value");
+		default: return report_usage("lock", usage, "unknown option or missing value");
 		}
 		if (r < 0)
 			return FW_EX_SOFTWARE;
 	}
 	if (optind >= argc)
-		return usage_error("lock", usage, "give at least one URL or FILE");
+		return report_usage("lock", usage, "give at least one URL or FILE");
 
 	struct fw_error err = { 0 };
 	struct inputs_settings s = { 0 };
@@ -671,12 +658,12 @@ int cmd_lock(int argc, char **argv)
 	_cleanup_free_ char *old_text = NULL, *new_text = NULL;
 	size_t old_len = 0;
 	if (settings_finish(&s, false, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	int64_t expires = 0;
 	if (expires_arg && manifest_parse_time(expires_arg, &expires) < 0) {
-		ret = usage_error("--expires", "use a UTC time like 2027-06-01T00:00:00Z", "not a valid time");
+		ret = report_usage("--expires", "use a UTC time like 2027-06-01T00:00:00Z", "not a valid time");
 		goto out;
 	}
 	enum input_status status = INPUT_REQUIRED;
@@ -686,7 +673,7 @@ int cmd_lock(int argc, char **argv)
 		else if (!strcmp(status_arg, "candidate"))
 			status = INPUT_CANDIDATE;
 		else if (strcmp(status_arg, "required")) {
-			ret = usage_error("--status", "use required, deferred or candidate", "unknown status");
+			ret = report_usage("--status", "use required, deferred or candidate", "unknown status");
 			goto out;
 		}
 	}
@@ -695,7 +682,7 @@ int cmd_lock(int argc, char **argv)
 	if (existed) {
 		if (manifest_read(s.manifest, &old_text, &old_len, &err) < 0 ||
 		    manifest_parse(old_text, old_len, s.manifest, &m, &err) < 0) {
-			ret = fail(&err);
+			ret = report_fail(&err);
 			goto out;
 		}
 	} else {
@@ -722,14 +709,14 @@ int cmd_lock(int argc, char **argv)
 		if (prob) {
 			fw_error_set(&err, FW_CLASS_USAGE, FW_EX_USAGE, arg, "give a URL or file whose last path component is a plain file name",
 				     "the input name %s", prob);
-			ret = fail(&err);
+			ret = report_fail(&err);
 			break;
 		}
 		char sha[65];
 		uint64_t size = 0;
 		if (is_url) {
 			if (stage_fetch_url(arg, MANIFEST_SIZE_MAX, -1, cacert, sha, &size, &err) < 0) {
-				ret = fail(&err);
+				ret = report_fail(&err);
 				break;
 			}
 		} else {
@@ -738,7 +725,7 @@ int cmd_lock(int argc, char **argv)
 			if (r < 0) {
 				fw_error_set(&err, FW_CLASS_USAGE, FW_EX_IOERR, arg, NULL,
 					     "cannot read: %s", strerror(-r));
-				ret = fail(&err);
+				ret = report_fail(&err);
 				break;
 			}
 		}
@@ -771,7 +758,7 @@ int cmd_lock(int argc, char **argv)
 			fw_error_set(&err, FW_CLASS_USAGE, FW_EX_USAGE, arg,
 				     "give --url-base URL (the mirror that serves it) or lock the URL itself",
 				     "no URL known for this file");
-			ret = fail(&err);
+			ret = report_fail(&err);
 			break;
 		}
 		if (r == 0)
@@ -779,7 +766,7 @@ int cmd_lock(int argc, char **argv)
 		if (r < 0) {
 			manifest_input_release(&in);
 			fw_error_set(&err, FW_CLASS_INTERNAL, FW_EX_SOFTWARE, arg, NULL, "%s", strerror(-r));
-			ret = fail(&err);
+			ret = report_fail(&err);
 			break;
 		}
 		report_msg(REPORT_INFO, "%s: %s, %llu bytes", name, sha, (unsigned long long)size);
@@ -788,14 +775,14 @@ int cmd_lock(int argc, char **argv)
 	if (ret)
 		goto out;
 	if (manifest_write_over(&m, existed ? old_text : NULL, old_len, &new_text, &err) < 0) {
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	int r = write_file_atomic(s.manifest, new_text, strlen(new_text), 0644);
 	if (r < 0) {
 		fw_error_set(&err, FW_CLASS_DISK, FW_EX_CANTCREAT, s.manifest, NULL, "cannot write: %s",
 			     strerror(-r));
-		ret = fail(&err);
+		ret = report_fail(&err);
 		goto out;
 	}
 	report_msg(REPORT_INFO, "wrote %s (version %llu, %zu inputs); sign it: flywheel sign --key NAME.key %s",

@@ -73,3 +73,17 @@ void report_progress(bool final, const char *fmt, ...)
 	fprintf(stderr, "\r\033[Kflywheel: %s%s", buf, final ? "\n" : "");
 	fflush(stderr);
 }
+
+int report_fail(const struct fw_error *err)
+{
+	report_error(err);
+	return err->exit_code ? err->exit_code : FW_EX_SOFTWARE;
+}
+
+int report_usage(const char *cmd, const char *fix, const char *what)
+{
+	struct fw_error err = { 0 };
+	fw_error_set(&err, FW_CLASS_USAGE, FW_EX_USAGE, cmd, fix, "%s", what);
+	report_error(&err);
+	return FW_EX_USAGE;
+}

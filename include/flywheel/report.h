@@ -26,6 +26,11 @@ void report_msg(enum report_level lvl, const char *fmt, ...)
  * stderr is a terminal. */
 void report_progress(bool final, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* For command handlers: print err and return its exit code (70 when unset). */
+int report_fail(const struct fw_error *err);
+/* For command handlers: one usage line "flywheel: CMD: WHAT; FIX", exit 64. */
+int report_usage(const char *cmd, const char *fix, const char *what);
+
 /* Whether colour escapes may be written to f (TTY and NO_COLOR unset). */
 bool report_use_color(FILE *f);
 
