@@ -1,6 +1,8 @@
 /* manifest.c - parse, validate and write flywheel-inputs/1 manifests (jansson). */
 #include "flywheel/manifest.h"
 
+#include "flywheel/endpoint.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -65,6 +67,11 @@ const char *manifest_name_problem(const char *name)
 			return "contains a path separator";
 		if (c < 0x20 || c == 0x7f)
 			return "contains a control character";
+		/* the name is the distdir file name, which Bazel takes from a URL's
+		 * last path segment: nothing a URL would have to encode, nothing a
+		 * shell would interpret */
+		if (strchr(" \"'`$;|&<>*?[]{}()!#%=,:", c))
+			return "contains a space or a character a URL or a shell would treat specially";
 	}
 	if (strstr(name, ".."))
 		return "contains '..'";
@@ -95,6 +102,8 @@ static const char *url_problem(const char *u)
 		if (c <= 0x20 || c == 0x7f)
 			return "contains a space or control character";
 	}
+	if (has_placeholder(u))
+		return "holds an unexpanded placeholder (${...} or $(...)): write the real URL";
 	const char *host = strstr(u, "://") + 3;
 	size_t hl = strcspn(host, "/?#");
 	if (memchr(host, '@', hl))
