@@ -55,12 +55,18 @@ while ((t < TRIALS && SECONDS - start < BUDGET)); do
 	t=$((t + 1))
 	((t % 2 == 1)) && rm -rf "$TMPD/k" # every other trial starts from empty
 	mkdir -p "$DIST" "$RC"
-	fw stage --manifest "$M" --trust "$PUBKEY" --distdir "$DIST" --repository-cache "$RC" --jobs 4 \
-		>/dev/null 2>&1 &
+	# the binary itself, not the fw function: `fw ... &` would be a subshell, and
+	# killing it would leave the stager running into the next trial's rm -rf
+	"${FLYWHEEL_NET_BIN:-$FLYWHEEL}" stage --manifest "$M" --trust "$PUBKEY" --distdir "$DIST" \
+		--repository-cache "$RC" --jobs 4 >/dev/null 2>&1 &
 	pid=$!
 	sleep "0.$(printf "%03d" $((RANDOM % 200)))"
-	if kill -9 "$pid" 2>/dev/null; then killed_mid=$((killed_mid + 1)); fi
-	wait "$pid" 2>/dev/null || true
+	kill -9 "$pid" 2>/dev/null || true
+	# it was killed mid-run only if it died of the signal (a finished, unreaped
+	# stager can still be signalled)
+	rc=0
+	wait "$pid" 2>/dev/null || rc=$?
+	((rc == 137)) && killed_mid=$((killed_mid + 1))
 	check_final "$DIST" "$RC"
 	if ((t % 10 == 0)); then
 		fw stage --manifest "$M" --trust "$PUBKEY" --distdir "$DIST" --repository-cache "$RC" >/dev/null 2>"$TMPD/after.err" ||
