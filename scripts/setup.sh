@@ -75,7 +75,7 @@ say "built in $build_dir"
 bazelisk_dir=$build_dir/npm
 bazelisk_version=1.28.1
 if [[ ! -x "$bazelisk_dir/node_modules/@bazel/bazelisk/bazelisk-linux_amd64" ]] ||
-	! grep -q "\"version\": \"$bazelisk_version\"" "$bazelisk_dir/node_modules/@bazel/bazelisk/package.json" 2>/dev/null; then
+	! grep -qE "\"version\": \"v?$bazelisk_version\"" "$bazelisk_dir/node_modules/@bazel/bazelisk/package.json" 2>/dev/null; then
 	say "installing @bazel/bazelisk@$bazelisk_version into $bazelisk_dir"
 	mkdir -p "$bazelisk_dir"
 	npm install --silent --no-audit --no-fund --prefix "$bazelisk_dir" "@bazel/bazelisk@$bazelisk_version" >/dev/null
